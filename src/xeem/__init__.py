@@ -1,0 +1,1 @@
+"""xeem: a Kubernetes-native workflow engine."""
