@@ -11,7 +11,7 @@ export XEEM_BIN_DIR ?= $(CURDIR)/bin
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help setup venv controlplane lint format test test-unit test-integration test-e2e \
-        run bench manifests clean
+        run bench manifests clean deploy undeploy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -58,3 +58,11 @@ bench: setup ## Run the benchmarks; JSON in bench/results/, a table on stdout
 
 clean: ## Remove build outputs, the virtualenv and caches (the Go build cache stays)
 	rm -rf bin $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .hypothesis bench/results
+
+KUBECTL ?= kubectl
+
+deploy: ## Install xeem (CRDs, RBAC, controller) into the cluster of the current kubeconfig
+	$(KUBECTL) apply -k config/default
+
+undeploy: ## Remove what `make deploy` installed (CRDs included: this deletes every workflow)
+	$(KUBECTL) delete -k config/default --ignore-not-found

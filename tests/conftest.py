@@ -29,9 +29,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_LOG_DIRS] = []
 
 
+def keep_logs(config: pytest.Config, log_dir: Path) -> None:
+    """Name ``log_dir`` in the session summary (call it when the logs explain a failure)."""
+    config.stash[_LOG_DIRS].append(log_dir)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for log_dir in terminalreporter.config.stash[_LOG_DIRS]:
-        terminalreporter.write_line(f"local control plane logs kept in {log_dir}")
+        terminalreporter.write_line(f"logs kept in {log_dir}")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -48,7 +53,7 @@ async def control_plane(request: pytest.FixtureRequest) -> AsyncIterator[LocalCo
         failed = request.session.testsfailed > 0
         await cp.stop(keep_logs=failed)
         if failed:
-            request.config.stash[_LOG_DIRS].append(cp.log_dir)
+            keep_logs(request.config, cp.log_dir)
 
 
 @pytest.fixture(scope="session")

@@ -78,6 +78,15 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
+    async def kill(self) -> None:
+        """SIGKILL the child at once (a crash, not a shutdown) and reap it."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
     async def stop(self, grace: float = 5.0) -> None:
         process, self._process = self._process, None
         if process is None or process.returncode is not None:

@@ -1,0 +1,48 @@
+"""xeem's own metrics, next to the runtime's controller-runtime families.
+
+Contract: ``xeem_workflows{phase}`` counts the workflows this controller knows by phase;
+``xeem_node_start_latency_seconds`` is the time from the controller seeing a node become
+startable (its last dependency satisfied, or its workflow created) to the node's Job or
+Deployment being created; ``xeem_children_created_total{kind}`` counts created children.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class XeemMetrics:
+    """The metric families of xeem's controllers on one registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.workflows = Gauge(
+            "xeem_workflows",
+            "Workflows known to the controller, by phase",
+            ["phase"],
+            registry=registry,
+        )
+        self.node_start_latency = Histogram(
+            "xeem_node_start_latency_seconds",
+            "Time from a node becoming startable to its Job or Deployment being created",
+            ["kind"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.children_created = Counter(
+            "xeem_children_created_total",
+            "Tasks, Services, Jobs and Deployments created by xeem",
+            ["kind"],
+            registry=registry,
+        )
+        self._phases: dict[str, str] = {}
+
+    def workflow_phase(self, key: str, phase: str | None) -> None:
+        """Record the phase of workflow ``key`` (None: it is gone)."""
+        old = self._phases.pop(key, None)
+        if old is not None:
+            self.workflows.labels(phase=old).dec()
+        if phase is not None:
+            self._phases[key] = phase
+            self.workflows.labels(phase=phase).inc()

@@ -1,0 +1,101 @@
+"""Between a Workflow's engine decisions and its children (Tasks and Services).
+
+Contract: ``child_object`` turns one ``NodeStart`` into the Task or Service to create,
+named deterministically and controlled by the workflow; ``observe_children`` reads the
+children back as the engine's ``NodeObservation``s, keyed by the ``xeem.io/node`` label,
+plus the nodes that an earlier reconcile marked ``Error`` without creating a child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from xeem.api.phases import NodePhase
+from xeem.api.workflow import WorkflowStatus
+from xeem.controllers.kinds import TASK, XSERVICE
+from xeem.engine import NodeObservation, NodeStart
+from xeem.engine.naming import LABEL_NODE
+from xeem.runtime.resource import Obj, ResourceType, owner_reference
+
+_TASK_PHASES = {
+    "Pending": NodePhase.RUNNING,
+    "Running": NodePhase.RUNNING,
+    "Succeeded": NodePhase.SUCCEEDED,
+    "Failed": NodePhase.FAILED,
+}
+_SERVICE_PHASES = {
+    "Progressing": NodePhase.RUNNING,
+    "Ready": NodePhase.READY,
+    "Failed": NodePhase.FAILED,
+}
+
+
+def child_object(workflow: Obj, start: NodeStart) -> tuple[ResourceType, Obj]:
+    """The Task or Service for ``start``, owned (controller) by ``workflow``."""
+    metadata = workflow["metadata"]
+    spec: dict[str, Any] = {
+        "inputs": [
+            {"name": name, "value": value.model_dump(by_alias=True, exclude_none=True)}
+            for name, value in start.inputs.items()
+        ],
+        "annotations": start.annotations,
+    }
+    if start.kind == "Task":
+        resource, spec["job"] = TASK, start.job
+    else:
+        resource, spec["deployment"] = XSERVICE, start.deployment
+        if start.service is not None:
+            spec["service"] = start.service
+    child = {
+        "apiVersion": resource.api_version,
+        "kind": resource.kind,
+        "metadata": {
+            "name": start.name,
+            "namespace": metadata["namespace"],
+            "labels": start.labels,
+            "annotations": start.annotations,
+            "ownerReferences": [owner_reference(workflow, controller=True)],
+        },
+        "spec": spec,
+    }
+    return resource, child
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _observation(child: Obj, phases: dict[str, NodePhase]) -> NodeObservation:
+    status = child.get("status") or {}
+    return NodeObservation(
+        phase=phases.get(status.get("phase", ""), NodePhase.RUNNING),
+        message=status.get("message", ""),
+        started_at=_time(status.get("startedAt"))
+        or _time(child["metadata"].get("creationTimestamp")),
+        finished_at=_time(status.get("finishedAt")),
+    )
+
+
+def observe_children(
+    tasks: Iterable[Obj], services: Iterable[Obj], previous: WorkflowStatus | None
+) -> dict[str, NodeObservation]:
+    """The engine's view of a workflow's children and of its child-less Error nodes."""
+    observed: dict[str, NodeObservation] = {}
+    if previous is not None:
+        for node in previous.nodes:
+            if node.phase is NodePhase.ERROR and node.child_ref is None:
+                observed[node.name] = NodeObservation(
+                    phase=NodePhase.ERROR,
+                    message=node.message,
+                    started_at=node.started_at,
+                    finished_at=node.finished_at,
+                    child=False,
+                )
+    for children, phases in ((tasks, _TASK_PHASES), (services, _SERVICE_PHASES)):
+        for child in children:
+            node_name = (child["metadata"].get("labels") or {}).get(LABEL_NODE)
+            if node_name:
+                observed[node_name] = _observation(child, phases)
+    return observed
