@@ -38,7 +38,8 @@ format: venv ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-test: lint test-unit test-integration ## Lint, then unit and integration tests on the local control plane
+test: setup lint test-unit test-integration ## Lint, then unit, integration and e2e tests on the local control plane
+	env -u XEEM_TEST_KUBECONFIG $(PYTEST) -m e2e tests
 	hack/check-no-leftovers.sh
 
 test-unit: venv ## Pure-Python tests, no cluster
@@ -46,12 +47,16 @@ test-unit: venv ## Pure-Python tests, no cluster
 
 test-integration: setup ## Tests against a real API server (local control plane, or XEEM_TEST_KUBECONFIG)
 	$(PYTEST) -m integration tests
+	hack/check-no-leftovers.sh
 
 test-e2e: setup ## End-to-end tests against $$KUBECONFIG, or the local control plane when unset
 	XEEM_TEST_KUBECONFIG="$${KUBECONFIG:-}" $(PYTEST) -m e2e tests
 
 run: setup ## Start the local control plane and keep it up until Ctrl-C
 	$(PY) -m xeem.testing
+
+manifests: venv ## Regenerate config/crd/ from the pydantic models
+	$(PY) -m xeem.api.crds config/crd
 
 bench: setup ## Run the benchmarks; JSON in bench/results/, a table on stdout
 	$(PY) -m bench

@@ -16,15 +16,27 @@ from typing import Any
 import yaml
 
 from xeem.api.base import GROUP, VERSION
+from xeem.api.blockstorage import BlockStorage
 from xeem.api.schema import crd_schema
 from xeem.api.service import Service
 from xeem.api.task import Task
+from xeem.api.vm import VirtualMachine
+from xeem.api.vmgroup import VirtualMachineGroup
+from xeem.api.vmtype import VirtualMachineType
 from xeem.api.workflow import Workflow
 
 CATEGORY = "xeem"
 
 
-KINDS: tuple[Any, ...] = (Workflow, Task, Service)
+KINDS: tuple[Any, ...] = (
+    Workflow,
+    Task,
+    Service,
+    VirtualMachineGroup,
+    VirtualMachine,
+    BlockStorage,
+    VirtualMachineType,
+)
 """Top-level models; each declares KIND, PLURAL, SHORT_NAMES, PRINTER_COLUMNS (and SCOPE)."""
 
 

@@ -1,0 +1,179 @@
+"""The xeem controller end to end: many workflows on the local control plane.
+
+``python -m bench.controller_bench [--workflows 200]``: half chains of 10 nodes, half
+fan-outs (1 -> 8 -> 1); kwok completes each Job's pod 1 s after it starts. Reports
+workflows and node workloads per minute, the dependency-to-start latency (p50, p99 from the
+controller's ``xeem_node_start_latency_seconds`` histogram), API requests per node (the
+controller's ``rest_client_requests_total``), the controller's peak RSS, and CPU seconds per
+process (which one saturates). Targets: p99 < 250 ms; >= 1,000 node workloads per minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.report import table, write_json
+from xeem.testing import ControlPlaneConfig, LocalControlPlane
+from xeem.testing.controller import XeemController, install_crds, run_kubectl
+
+NAMESPACE = "bench"
+NODES_PER_WORKFLOW = 10
+
+
+def _job(name: str, depends: list[str]) -> dict[str, Any]:
+    container = {"name": "main", "image": "busybox:1.36", "command": ["sleep", "1"]}
+    return {
+        "name": name,
+        "depends": depends,
+        "workloadTemplate": {
+            "job": {
+                "backoffLimit": 0,
+                "template": {"spec": {"restartPolicy": "Never", "containers": [container]}},
+            }
+        },
+    }
+
+
+def bench_workflow(index: int) -> dict[str, Any]:
+    """A chain of 10 (even index) or a 1 -> 8 -> 1 fan-out (odd index)."""
+    if index % 2 == 0:
+        nodes = [_job(f"n{i}", [f"n{i - 1}"] if i else []) for i in range(NODES_PER_WORKFLOW)]
+    else:
+        fan = [f"f{i}" for i in range(NODES_PER_WORKFLOW - 2)]
+        nodes = [_job("start", []), *(_job(f, ["start"]) for f in fan), _job("end", fan)]
+    return {
+        "apiVersion": "xeem.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": f"wf-{index:04d}", "namespace": NAMESPACE},
+        "spec": {"nodes": nodes},
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100.0  # utime, stime in clock ticks
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """Prometheus' histogram_quantile over cumulative ``(upper bound, count)`` buckets."""
+    total = buckets[-1][1]
+    rank = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower_bound
+            return lower_bound + (bound - lower_bound) * (rank - lower_count) / max(
+                count - lower_count, 1e-9
+            )
+        lower_bound, lower_count = bound, count
+    return lower_bound
+
+
+def parse_metrics(text: str) -> dict[str, list[Any]]:
+    return {f.name: f.samples for f in text_string_to_metric_families(text)}
+
+
+async def count_finished(cp: LocalControlPlane) -> tuple[int, int]:
+    """(finished workflows, succeeded workflows) in the bench namespace."""
+    code, body = await cp.admin.request(
+        "GET", f"/apis/xeem.io/v1alpha1/namespaces/{NAMESPACE}/workflows"
+    )
+    if code != 200:
+        return 0, 0
+    phases = [(w.get("status") or {}).get("phase") for w in body["items"]]
+    finished = sum(p in ("Succeeded", "Failed", "Error") for p in phases)
+    return finished, phases.count("Succeeded")
+
+
+async def run(workflows: int, workers: int) -> dict[str, Any]:
+    config = ControlPlaneConfig(nodes=3, job_pod_seconds=1.0)
+    async with LocalControlPlane(config) as cp:
+        kubectl, kubeconfig = cp.binary("kubectl"), str(cp.kubeconfig_path)
+        await install_crds(kubectl, kubeconfig)
+        await run_kubectl(kubectl, kubeconfig, "create", "namespace", NAMESPACE)
+        controller = XeemController(kubeconfig, cp.log_dir, f"--workers={workers}")
+        await controller.start()
+        assert controller.process.pid is not None
+        pids = {**cp.pids(), "xeem-controller": controller.process.pid}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        manifest = yaml.safe_dump_all([bench_workflow(i) for i in range(workflows)])
+        began = time.monotonic()
+        await run_kubectl(kubectl, kubeconfig, "apply", "--server-side", "-f", "-", stdin=manifest)
+        finished = succeeded = 0
+        while finished < workflows:
+            await asyncio.sleep(0.5)
+            finished, succeeded = await count_finished(cp)
+            if time.monotonic() - began > 1800:
+                raise TimeoutError(f"only {finished}/{workflows} workflows finished in 30 min")
+        elapsed = time.monotonic() - began
+        cpu = {name: round(cpu_seconds(pid) - cpu_before[name], 1) for name, pid in pids.items()}
+        rss = peak_rss_mib(controller.process.pid)
+        metrics = parse_metrics(await controller.metrics())
+        await controller.stop()
+    latency = [
+        (float(s.labels["le"]), s.value)
+        for s in metrics["xeem_node_start_latency_seconds"]
+        if s.name.endswith("_bucket") and s.labels.get("kind") == "Job"
+    ]
+    requests = sum(
+        s.value for s in metrics.get("rest_client_requests", []) if s.name.endswith("_total")
+    )
+    nodes = workflows * NODES_PER_WORKFLOW
+    return {
+        "workflows": workflows,
+        "succeeded": succeeded,
+        "node_workloads": nodes,
+        "elapsed_seconds": round(elapsed, 2),
+        "workflows_per_minute": round(workflows / elapsed * 60, 1),
+        "node_workloads_per_minute": round(nodes / elapsed * 60, 1),
+        "dependency_to_start_p50_ms": round(histogram_quantile(0.5, latency) * 1000, 1),
+        "dependency_to_start_p99_ms": round(histogram_quantile(0.99, latency) * 1000, 1),
+        "api_requests_per_node": round(requests / nodes, 2),
+        "controller_peak_rss_mib": round(rss, 1),
+        "cpu_seconds_by_process": cpu,
+        "cpu_busiest_process": max(cpu, key=lambda name: cpu[name]),
+        "workers": workers,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workflows", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.workflows, args.workers))
+    path = write_json("controller", result)
+    columns = [
+        "workflows",
+        "elapsed_seconds",
+        "workflows_per_minute",
+        "node_workloads_per_minute",
+        "dependency_to_start_p50_ms",
+        "dependency_to_start_p99_ms",
+        "api_requests_per_node",
+        "controller_peak_rss_mib",
+        "cpu_busiest_process",
+    ]
+    print(table([result], columns))
+    print("CPU seconds by process:", result["cpu_seconds_by_process"])
+    print(f"(written to {path})")
+
+
+if __name__ == "__main__":
+    main()
