@@ -10,7 +10,9 @@ import asyncio
 from collections.abc import Sequence
 
 from xeem.controllers import ControllerOptions, setup_controllers
+from xeem.controllers.machines import MachineControllerOptions
 from xeem.engine import CsiXMount, NfsXMount, XMountRenderer
+from xeem.providers import DEFAULT_PROVIDERS
 from xeem.runtime.leader_election import LeaderElectionConfig
 from xeem.runtime.manager import Manager
 from xeem_controller.logging import configure_logging
@@ -63,6 +65,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="xfs.csi.xeem.io",
         help="CSI driver name used when --xmount-driver=csi",
     )
+    add(
+        "--machine-providers",
+        default=",".join(DEFAULT_PROVIDERS),
+        help="comma-separated machine providers to enable (kwok, nodepool, kubevirt; "
+        "kubevirt needs KubeVirt's CRDs in the cluster)",
+    )
     return parser.parse_args(argv)
 
 
@@ -95,7 +103,13 @@ async def run(args: argparse.Namespace) -> None:
     )
     setup_controllers(
         manager,
-        ControllerOptions(workers=args.workers, xmount=_xmount(args)),
+        ControllerOptions(
+            workers=args.workers,
+            xmount=_xmount(args),
+            machines=MachineControllerOptions(
+                workers=args.workers, providers=tuple(args.machine_providers.split(","))
+            ),
+        ),
     )
     manager.install_signal_handlers()
     await manager.start()

@@ -19,6 +19,11 @@ from xeem.api.base import API_VERSION, ApiModel, Condition
 from xeem.api.task import CONDITIONS_SCHEMA
 
 
+def disk_name(machine: str, xbs: str) -> str:
+    """The BlockStorage (and its PVC or DataVolume) of template ``xbs`` on ``machine``."""
+    return f"{machine}-{xbs}"
+
+
 class BlockStoragePhase(StrEnum):
     PENDING = "Pending"
     BOUND = "Bound"

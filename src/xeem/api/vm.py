@@ -23,6 +23,11 @@ RELEASE_FINALIZER = "xeem.io/release"
 """Finalizer on VirtualMachines and BlockStorages: the external resource is not yet released."""
 
 
+def machine_name(group: str, index: int) -> str:
+    """The VirtualMachine ``<group>-<index>`` of a VirtualMachineGroup."""
+    return f"{group}-{index}"
+
+
 class VirtualMachinePhase(StrEnum):
     """Display phase of a VirtualMachine."""
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from xeem.controllers.machines import MachineControllerOptions, setup_machine_controllers
 from xeem.controllers.metrics import XeemMetrics
+from xeem.controllers.service import setup_service_controller
+from xeem.controllers.task import setup_task_controller
 from xeem.controllers.workflow import setup_workflow_controller
 from xeem.engine import NfsXMount, XMountRenderer
 from xeem.runtime.manager import Manager
@@ -17,14 +20,19 @@ from xeem.runtime.manager import Manager
 
 @dataclass(frozen=True)
 class ControllerOptions:
-    """How the controllers run: workers per controller, and how xMounts become volumes."""
+    """How the controllers run: workers per controller, how xMounts become volumes, and
+    which machine providers are enabled."""
 
     workers: int = 8
     xmount: XMountRenderer = field(default_factory=NfsXMount)
+    machines: MachineControllerOptions = field(default_factory=MachineControllerOptions)
 
 
 def setup_controllers(manager: Manager, options: ControllerOptions) -> XeemMetrics:
-    """Register the Workflow, Task and Service controllers; returns xeem's metrics."""
+    """Register the Workflow, Task, Service and machine controllers; returns xeem's metrics."""
     metrics = XeemMetrics(manager.metrics.registry)
     setup_workflow_controller(manager, metrics, options.xmount, options.workers)
+    setup_task_controller(manager, xmount=options.xmount, workers=options.workers)
+    setup_service_controller(manager, xmount=options.xmount, workers=options.workers)
+    setup_machine_controllers(manager, options.machines)
     return metrics

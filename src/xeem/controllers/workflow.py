@@ -23,15 +23,23 @@ from pydantic import ValidationError
 from xeem.api.phases import NodePhase
 from xeem.api.workflow import NodeStatus, Workflow, WorkflowStatus
 from xeem.controllers.children import ChildConflict, create_or_adopt
-from xeem.controllers.kinds import TASK, WORKFLOW, XSERVICE
+from xeem.controllers.kinds import TASK, VIRTUAL_MACHINE_GROUP, WORKFLOW, XSERVICE
 from xeem.controllers.metrics import XeemMetrics
 from xeem.controllers.workflow_children import child_object, observe_children
+from xeem.controllers.workflow_groups import group_object, observe_groups
 from xeem.controllers.workflow_status import (
     invalid_status,
     running_status,
     transitions,
 )
-from xeem.engine import CompiledWorkflow, NodeStart, Problem, XMountRenderer, compile_workflow
+from xeem.engine import (
+    CompiledWorkflow,
+    NodeStart,
+    Problem,
+    StepResult,
+    XMountRenderer,
+    compile_workflow,
+)
 from xeem.runtime.cache import INDEX_CONTROLLER_UID
 from xeem.runtime.client import Client
 from xeem.runtime.events import EventRecorder
@@ -64,6 +72,7 @@ class WorkflowReconciler:
         client: Client,
         tasks: Informer,
         services: Informer,
+        groups: Informer,
         recorder: EventRecorder,
         metrics: XeemMetrics,
         xmount: XMountRenderer,
@@ -71,6 +80,7 @@ class WorkflowReconciler:
         self._client = client
         self._tasks = tasks
         self._services = services
+        self._groups = groups
         self._recorder = recorder
         self._metrics = metrics
         self._xmount = xmount
@@ -110,7 +120,10 @@ class WorkflowReconciler:
             self._services.store.by_index(INDEX_CONTROLLER_UID, uid),
             previous,
         )
-        step = compiled.step(observed, {})
+        step = compiled.step(
+            observed, observe_groups(self._groups.store.by_index(INDEX_CONTROLLER_UID, uid))
+        )
+        await self._apply_groups(obj, step)
         errors: dict[str, str] = {}
         for start in step.start:
             error = await self._start(obj, start, woken_at)
@@ -175,6 +188,25 @@ class WorkflowReconciler:
             )
         return None
 
+    async def _apply_groups(self, workflow: Obj, step: StepResult) -> None:
+        """Create the machine groups the step asks for and delete the released ones."""
+        namespace = workflow["metadata"]["namespace"]
+        for create in step.create_xvmgs:
+            if await create_or_adopt(
+                self._client, VIRTUAL_MACHINE_GROUP, group_object(workflow, create), workflow
+            ):
+                self._recorder.event(
+                    workflow,
+                    "Normal",
+                    "MachinesRequested",
+                    f"created VirtualMachineGroup {create.name}",
+                )
+        for name in step.release_xvmgs:
+            await self._client.delete(VIRTUAL_MACHINE_GROUP, name, namespace, ignore_not_found=True)
+            self._recorder.event(
+                workflow, "Normal", "MachinesReleased", f"deleted VirtualMachineGroup {name}"
+            )
+
     async def _write_status(
         self, obj: Obj, previous: WorkflowStatus | None, status: WorkflowStatus
     ) -> None:
@@ -230,6 +262,7 @@ def setup_workflow_controller(
         manager.client,
         manager.informer(TASK),
         manager.informer(XSERVICE),
+        manager.informer(VIRTUAL_MACHINE_GROUP),
         manager.event_recorder("workflow-controller"),
         metrics,
         xmount,
@@ -247,6 +280,7 @@ def setup_workflow_controller(
         .for_(WORKFLOW, generation_changed())
         .watches(TASK, wake_owner)
         .watches(XSERVICE, wake_owner)
+        .watches(VIRTUAL_MACHINE_GROUP, wake_owner)
         .with_options(max_concurrent_reconciles=workers)
         .complete(reconciler)
     )
