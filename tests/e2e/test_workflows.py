@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.e2e.workflows import (
+    CreationWatch,
     condition,
     items,
     job_node,
@@ -283,22 +284,9 @@ async def test_a_killed_controller_finishes_the_run_without_creating_a_job_twice
     namespace: str,
     controller: XeemController,
 ) -> None:
-    watcher = await asyncio.create_subprocess_exec(
-        kubectl_binary,
-        f"--kubeconfig={kubeconfig}",
-        "get",
-        "jobs",
-        "-n",
-        namespace,
-        "--watch",
-        "--output-watch-events",
-        "-o",
-        'jsonpath={.type} {.object.metadata.name} {.object.metadata.uid}{"\\n"}',
-        stdout=asyncio.subprocess.PIPE,
-    )
     fan = [job_node(f"step-{i}", depends=["start"]) for i in range(8)]
     nodes = [job_node("start"), *fan, job_node("end", depends=[n["name"] for n in fan])]
-    try:
+    async with CreationWatch(kubectl_binary, kubeconfig, "jobs", "-n", namespace) as jobs:
         await apply(kubectl, namespace, workflow("tenacious", nodes))
         for _ in range(150):
             if len(await items(kubectl, namespace, "tasks.xeem.io")) >= 2:
@@ -308,18 +296,10 @@ async def test_a_killed_controller_finishes_the_run_without_creating_a_job_twice
         await asyncio.sleep(2)
         await controller.start()
         done = await wait_for_phase(kubectl, namespace, "tenacious", timeout=120)
-    finally:
-        watcher.terminate()
-        out, _ = await watcher.communicate()
     assert done["status"]["phase"] == "Succeeded", done["status"]
     assert set(node_phases(done).values()) == {"Succeeded"}
-    uids: dict[str, set[str]] = {}
-    for line in out.decode().splitlines():
-        event, name, uid = line.split()
-        if event == "ADDED":
-            uids.setdefault(name, set()).add(uid)
-    assert len(uids) == 10
-    assert all(len(seen) == 1 for seen in uids.values()), uids
+    assert len(jobs.created) == 10
+    assert all(len(uids) == 1 for uids in jobs.created.values()), jobs.created
 
 
 async def test_the_controller_runs_as_its_service_account_only(kubectl: Kubectl) -> None:
@@ -327,7 +307,8 @@ async def test_the_controller_runs_as_its_service_account_only(kubectl: Kubectl)
     for verb, resource, allowed in (
         ("create", "tasks.xeem.io", "yes"),
         ("list", "secrets", "no"),
-        ("delete", "nodes", "no"),
+        ("delete", "namespaces", "no"),
+        ("create", "pods", "no"),
     ):
         _, out, _ = await kubectl("auth", "can-i", verb, resource, f"--as={account}")
         assert out.strip() == allowed, (verb, resource)

@@ -136,3 +136,44 @@ def condition(wf_or_obj: dict[str, Any], type_: str) -> dict[str, Any]:
 async def items(kubectl: Kubectl, namespace: str, resource: str) -> list[dict[str, Any]]:
     """All objects of ``resource`` in ``namespace``."""
     return list((await get_json(kubectl, namespace, resource))["items"])
+
+
+class CreationWatch:
+    """Records every object of one resource type created while it runs (a kubectl watch).
+
+    ``async with CreationWatch(...) as watch:`` ... then ``watch.created`` maps each name to
+    the set of UIDs seen added under it: one UID per name means nothing was made twice.
+    """
+
+    def __init__(self, kubectl_binary: str, kubeconfig: str, resource: str, *scope: str) -> None:
+        self._argv = [
+            kubectl_binary,
+            f"--kubeconfig={kubeconfig}",
+            "get",
+            resource,
+            *scope,
+            "--watch",
+            "--output-watch-events",
+            "-o",
+            'jsonpath={.type} {.object.metadata.name} {.object.metadata.uid}{"\\n"}',
+        ]
+        self._process: asyncio.subprocess.Process | None = None
+        self.created: dict[str, set[str]] = {}
+
+    async def __aenter__(self) -> CreationWatch:
+        self._process = await asyncio.create_subprocess_exec(
+            *self._argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._process is not None
+        failed_early = self._process.returncode not in (None, 0)
+        if self._process.returncode is None:
+            self._process.terminate()
+        out, err = await self._process.communicate()
+        assert not failed_early, f"kubectl watch failed: {err.decode()}"
+        for line in out.decode().splitlines():
+            event, name, uid = line.split()
+            if event == "ADDED":
+                self.created.setdefault(name, set()).add(uid)

@@ -32,7 +32,7 @@ def setup_controllers(manager: Manager, options: ControllerOptions) -> XeemMetri
     """Register the Workflow, Task, Service and machine controllers; returns xeem's metrics."""
     metrics = XeemMetrics(manager.metrics.registry)
     setup_workflow_controller(manager, metrics, options.xmount, options.workers)
-    setup_task_controller(manager, xmount=options.xmount, workers=options.workers)
-    setup_service_controller(manager, xmount=options.xmount, workers=options.workers)
+    for setup in (setup_task_controller, setup_service_controller):
+        setup(manager, xmount=options.xmount, workers=options.workers, metrics=metrics)
     setup_machine_controllers(manager, options.machines)
     return metrics

@@ -56,6 +56,7 @@ from xeem.controllers.children import (
     write_status,
 )
 from xeem.controllers.kinds import XSERVICE
+from xeem.controllers.metrics import XeemMetrics
 from xeem.engine.render import RenderContext, RenderError, render_deployment_spec
 from xeem.engine.xmount import NfsXMount, XMountRenderer
 from xeem.runtime.client import Client
@@ -157,9 +158,11 @@ class ServiceReconciler:
         pods: Informer,
         events: Informer,
         xmount: XMountRenderer | None = None,
+        metrics: XeemMetrics | None = None,
     ) -> None:
         self.client = client
         self.recorder = recorder
+        self.metrics = metrics
         self.pods = pods
         self.events = events
         self.xmount: XMountRenderer = xmount or NfsXMount()
@@ -222,6 +225,8 @@ class ServiceReconciler:
         self, rt: ResourceType, desired: Obj, svc: Obj, bound: Any, *, merge_spec: bool = False
     ) -> Obj:
         claim = await ensure_child(self.client, rt, desired, svc, merge_spec=merge_spec)
+        if claim.created and rt is DEPLOYMENT and self.metrics is not None:
+            self.metrics.child_created("Deployment", svc)
         kind = rt.kind.lower()
         for done, verb in ((claim.created, "Created"), (claim.adopted, "Adopted")):
             if done:
@@ -294,6 +299,7 @@ def setup_service_controller(
     xmount: XMountRenderer | None = None,
     workers: int = 1,
     recorder: EventRecorder | None = None,
+    metrics: XeemMetrics | None = None,
 ) -> Controller:
     """Register the Service controller (and the informers it needs) with ``manager``."""
     events = warning_event_informer(manager)
@@ -305,6 +311,7 @@ def setup_service_controller(
         pods=pods,
         events=events,
         xmount=xmount,
+        metrics=metrics,
     )
     return (
         manager.controller("service")

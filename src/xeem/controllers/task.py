@@ -54,6 +54,7 @@ from xeem.controllers.children import (
     write_status,
 )
 from xeem.controllers.kinds import TASK
+from xeem.controllers.metrics import XeemMetrics
 from xeem.engine.render import RenderContext, RenderError, render_job_spec
 from xeem.engine.xmount import NfsXMount, XMountRenderer
 from xeem.runtime.client import Client
@@ -108,9 +109,11 @@ class TaskReconciler:
         pods: Informer,
         events: Informer,
         xmount: XMountRenderer | None = None,
+        metrics: XeemMetrics | None = None,
     ) -> None:
         self.client = client
         self.recorder = recorder
+        self.metrics = metrics
         self.pods = pods
         self.events = events
         self.xmount: XMountRenderer = xmount or NfsXMount()
@@ -162,6 +165,8 @@ class TaskReconciler:
             if invalid is None:
                 raise
             raise invalid from error
+        if claim.created and self.metrics is not None:
+            self.metrics.child_created("Job", task)
         if claim.created or claim.adopted:
             verb = "Created" if claim.created else "Adopted"
             bound.info(f"{verb.lower()} job", job=name)
@@ -225,6 +230,7 @@ def setup_task_controller(
     xmount: XMountRenderer | None = None,
     workers: int = 1,
     recorder: EventRecorder | None = None,
+    metrics: XeemMetrics | None = None,
 ) -> Controller:
     """Register the Task controller (and the informers it needs) with ``manager``."""
     events = warning_event_informer(manager)
@@ -235,6 +241,7 @@ def setup_task_controller(
         pods=pods,
         events=events,
         xmount=xmount,
+        metrics=metrics,
     )
     return (
         manager.controller("task")

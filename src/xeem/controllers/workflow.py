@@ -24,7 +24,7 @@ from xeem.api.phases import NodePhase
 from xeem.api.workflow import NodeStatus, Workflow, WorkflowStatus
 from xeem.controllers.children import ChildConflict, create_or_adopt
 from xeem.controllers.kinds import TASK, VIRTUAL_MACHINE_GROUP, WORKFLOW, XSERVICE
-from xeem.controllers.metrics import XeemMetrics
+from xeem.controllers.metrics import DEPENDENCIES_SATISFIED_AT, XeemMetrics
 from xeem.controllers.workflow_children import child_object, observe_children
 from xeem.controllers.workflow_groups import group_object, observe_groups
 from xeem.controllers.workflow_status import (
@@ -52,9 +52,6 @@ from xeem.runtime.reconcile import Request, Result
 from xeem.runtime.resource import Obj
 
 log = structlog.get_logger("xeem.controllers.workflow")
-
-DEPENDENCIES_SATISFIED_AT = "xeem.io/dependencies-satisfied-at"
-"""Annotation on a child: when the controller saw its node become startable (RFC 3339)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +82,10 @@ class WorkflowReconciler:
         self._metrics = metrics
         self._xmount = xmount
         self._compiled: dict[str, _Compiled] = {}
+        self._written: dict[str, tuple[str, Obj]] = {}
+        """Per workflow key: (uid, status) of this process's last status write. The
+        reconciler is the only writer of a workflow's status, so this is never older than
+        the cache, which can lag behind the write by a moment."""
         self.woken_at: dict[str, float] = {}
         """Per workflow key: wall time of the first child event not yet reconciled."""
 
@@ -102,6 +103,9 @@ class WorkflowReconciler:
         if obj["metadata"].get("deletionTimestamp"):
             return None
         bound = log.bind(namespace=request.namespace, name=request.name)
+        written = self._written.get(request.key)
+        if written is not None and written[0] == obj["metadata"]["uid"]:
+            obj = {**obj, "status": written[1]}  # the cache may not show our last write yet
         previous = _previous_status(obj)
         compiled, problems = self._compile(request.key, obj)
         now = datetime.now(UTC)
@@ -141,6 +145,7 @@ class WorkflowReconciler:
     def forget(self, key: str) -> None:
         """Drop what the reconciler remembers of a deleted workflow."""
         self._compiled.pop(key, None)
+        self._written.pop(key, None)
         self._metrics.workflow_phase(key, None)
 
     def _compile(self, key: str, obj: Obj) -> tuple[CompiledWorkflow | None, list[Problem]]:
@@ -172,14 +177,15 @@ class WorkflowReconciler:
             DEPENDENCIES_SATISFIED_AT: _rfc3339(woken_at),
         }
         try:
-            created = await create_or_adopt(self._client, resource, child, workflow)
+            claim = await create_or_adopt(self._client, resource, child, workflow)
         except ChildConflict as conflict:
             return str(conflict)
         except ApiError as error:
             if error.status in (400, 403, 422):
                 return f"cannot create {resource.kind} {start.name}: {error}"
             raise
-        if created:
+        if claim.created:
+            self._metrics.child_created(resource.kind, child)
             self._recorder.event(
                 workflow,
                 "Normal",
@@ -192,9 +198,10 @@ class WorkflowReconciler:
         """Create the machine groups the step asks for and delete the released ones."""
         namespace = workflow["metadata"]["namespace"]
         for create in step.create_xvmgs:
-            if await create_or_adopt(
-                self._client, VIRTUAL_MACHINE_GROUP, group_object(workflow, create), workflow
-            ):
+            group = group_object(workflow, create)
+            if (
+                await create_or_adopt(self._client, VIRTUAL_MACHINE_GROUP, group, workflow)
+            ).created:
                 self._recorder.event(
                     workflow,
                     "Normal",
@@ -213,12 +220,15 @@ class WorkflowReconciler:
         body = status.model_dump(mode="json", by_alias=True, exclude_none=True)
         if obj.get("status") == body:
             return
+        cleared = {field: None for field in obj.get("status") or {} if field not in body}
         await self._client.patch_status(
             WORKFLOW,
             obj["metadata"]["name"],
-            {"status": body},
+            {"status": {**cleared, **body}},
             namespace=obj["metadata"]["namespace"],
         )
+        key = f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"
+        self._written[key] = (obj["metadata"]["uid"], body)
         for transition in transitions(previous, status):
             self._recorder.event(obj, transition.type, transition.reason, transition.message)
 

@@ -19,11 +19,10 @@ from xeem.api.workflow import WorkflowSpec
 from xeem.engine import naming
 from xeem.engine.compiled import CompiledWorkflow, Group
 from xeem.engine.exitexpr import ExitCompileError, ExitExpression
-from xeem.engine.graph import topo_order
+from xeem.engine.graph import positions, topo_order, walk_order
 from xeem.engine.problems import Problem
-from xeem.engine.resolve import resolve_inputs
-from xeem.engine.results import ChildKind
-from xeem.engine.templates import check_workload
+from xeem.engine.resolve import EffectiveInputs, resolve_inputs
+from xeem.engine.templates import check_workloads
 from xeem.engine.xmount import NfsXMount, XMountRenderer
 
 
@@ -42,10 +41,12 @@ def compile_workflow(
     ``xmount`` renders xMount inputs (default: nfs).
     """
     problems: list[Problem] = []
-    index = _node_index(spec, workflow_name, problems)
+    names = _packed([node.name for node in spec.nodes])
+    index = _node_index(names, workflow_name, problems)
     deps = _deps(spec, index, problems)
     order, cycles = topo_order(deps)
-    names = [node.name for node in spec.nodes]
+    walk = walk_order(deps, order)
+    pos = positions(order, len(names))
     for cycle in cycles:
         path = " -> ".join(names[i] for i in cycle)
         problems.append(Problem(f"spec.nodes[{names[cycle[0]]}].depends", f"cycle: {path}"))
@@ -56,13 +57,10 @@ def compile_workflow(
         else:
             problems.append(Problem(f"spec.skippedNodes[{name}]", "names no node"))
     groups, node_group = _groups(spec, workflow_name, problems)
-    resolved = resolve_inputs(spec, index, deps, order)
+    resolved = resolve_inputs(spec, index, deps, pos, walk)
     problems.extend(resolved.problems)
-    for i, node in enumerate(spec.nodes):
-        problems.extend(check_workload(node, resolved.nodes[i]))
-    kinds: list[ChildKind] = [
-        "Task" if node.workload_template.job is not None else "Service" for node in spec.nodes
-    ]
+    kinds, workload_problems = check_workloads(spec.nodes, resolved.own, resolved.workflow)
+    problems.extend(workload_problems)
     return CompiledWorkflow(
         spec=spec,
         workflow_name=workflow_name,
@@ -76,20 +74,39 @@ def compile_workflow(
         kinds=kinds,
         deps=deps,
         order=order,
+        walk=walk,
+        pos=pos,
         skipped=skipped,
         node_group=node_group,
+        node_xvmg=[groups[g].name if g >= 0 else None for g in node_group],
         groups=groups,
-        inputs=resolved.nodes,
+        inputs=EffectiveInputs(resolved.own, resolved.workflow),
         workflow_inputs=resolved.workflow,
         exit_expression=_exit_expression(spec, problems),
         xmount=xmount or NfsXMount(),
     )
 
 
-def _node_index(spec: WorkflowSpec, workflow: str, problems: list[Problem]) -> dict[str, int]:
-    index: dict[str, int] = {}
-    for i, node in enumerate(spec.nodes):
-        name = node.name
+def _packed(names: list[str]) -> list[str]:
+    """Equal copies of ``names``, allocated one after another.
+
+    ``step`` reads every name on every call (observation lookups, node states). The parsed
+    spec's strings are scattered over its whole heap, so on large specs each read would be
+    a cache miss; copies made by one ``split`` sit together. A name containing the
+    separator (not a valid name anyway) keeps the originals.
+    """
+    copies = "\n".join(names).split("\n")
+    return copies if len(copies) == len(names) else names
+
+
+def _node_index(names: list[str], workflow: str, problems: list[Problem]) -> dict[str, int]:
+    """Each name's first index; duplicates and too long child names are problems."""
+    index = dict(zip(names, range(len(names)), strict=True))
+    longest = max(map(len, names), default=0)
+    if len(index) == len(names) and len(workflow) + 1 + longest <= naming.MAX_OBJECT_NAME:
+        return index
+    index = {}
+    for i, name in enumerate(names):
         if name in index:
             problems.append(Problem(f"spec.nodes[{name}].name", "duplicate node name"))
             continue
@@ -103,17 +120,18 @@ def _node_index(spec: WorkflowSpec, workflow: str, problems: list[Problem]) -> d
 def _deps(
     spec: WorkflowSpec, index: dict[str, int], problems: list[Problem]
 ) -> list[tuple[int, ...]]:
+    """Each node's dependency indices (as listed); unknown names are problems."""
+    known = index.__getitem__
+    try:
+        return [tuple(map(known, node.depends)) for node in spec.nodes]
+    except KeyError:
+        pass
     deps: list[tuple[int, ...]] = []
     for node in spec.nodes:
-        try:
-            deps.append(tuple(dict.fromkeys([index[d] for d in node.depends])))
-        except KeyError:
-            for dep in node.depends:
-                if dep not in index:
-                    where = f"spec.nodes[{node.name}].depends[{dep}]"
-                    problems.append(Problem(where, "names no node"))
-            known = [index[d] for d in node.depends if d in index]
-            deps.append(tuple(dict.fromkeys(known)))
+        for dep in node.depends:
+            if dep not in index:
+                problems.append(Problem(f"spec.nodes[{node.name}].depends[{dep}]", "names no node"))
+        deps.append(tuple(index[d] for d in node.depends if d in index))
     return deps
 
 

@@ -1,16 +1,18 @@
 """A workflow spec compiled for one generation.
 
 Contract: a ``CompiledWorkflow`` is immutable and holds everything ``step`` needs, indexed
-by the node's position in ``spec.nodes``: names, child names and kinds, the message of
-a node waiting for it, deduplicated dependency
-indices, a topological order, the skip flags, each node's machine group, and its
-resolved effective inputs. ``problems`` is empty exactly when the spec can run. See
-``xeem.engine.step`` for the semantics of ``step``.
+by the node's position in ``spec.nodes``: names, child names and kinds, the message of a
+node waiting for it, dependency indices (as listed: a repeated name is harmless), a
+topological order, each node's place in it and the order ``step`` walks
+(``graph.walk_order``), the skip flags, each node's machine group (index and name), and
+its resolved effective inputs (the workflow's overlaid with its own, merged when read).
+``problems`` is empty exactly when the spec can run. See ``xeem.engine.step`` for the
+semantics of ``step``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from xeem.api.inputs import InputValue
@@ -19,6 +21,7 @@ from xeem.api.xvmg import XvmgTemplate
 from xeem.engine.exitexpr import ExitExpression
 from xeem.engine.observations import NodeObservation, XvmgObservation
 from xeem.engine.problems import Problem
+from xeem.engine.resolve import EffectiveInputs
 from xeem.engine.results import ChildKind, StepResult
 from xeem.engine.step import run_step
 from xeem.engine.xmount import XMountRenderer
@@ -49,10 +52,13 @@ class CompiledWorkflow:
     kinds: list[ChildKind]
     deps: list[tuple[int, ...]]
     order: list[int]
+    walk: Sequence[int]
+    pos: list[int]
     skipped: list[bool]
     node_group: list[int]
+    node_xvmg: list[str | None]
     groups: list[Group]
-    inputs: list[dict[str, InputValue]]
+    inputs: EffectiveInputs
     workflow_inputs: dict[str, InputValue]
     exit_expression: ExitExpression | None
     xmount: XMountRenderer

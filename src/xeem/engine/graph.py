@@ -4,12 +4,13 @@ Contract: ``deps[i]`` lists the indices node ``i`` depends on. ``topo_order`` is
 algorithm seeded and fed in index order, so the order is deterministic; it returns the
 nodes that have an order (every dependency before its dependents) and one cycle per
 group of nodes left over, each as the indices along ``depends`` edges, rotated to start at
-its smallest index and closed by repeating that index. O(nodes + edges).
+its smallest index and closed by repeating that index. ``walk_order`` is the order the
+engine's per-node passes use: the index order when it is topological, else ``order``.
+O(nodes + edges).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 
 
@@ -21,18 +22,38 @@ def topo_order(deps: Sequence[Sequence[int]]) -> tuple[list[int], list[list[int]
     for i, ds in enumerate(deps):
         for d in ds:
             dependents[d].append(i)
-    queue = deque(i for i in range(n) if indegree[i] == 0)
-    order: list[int] = []
-    while queue:
-        i = queue.popleft()
-        order.append(i)
+    # ``order`` is its own FIFO queue: the loop visits what it appends.
+    order = [i for i in range(n) if not indegree[i]]
+    for i in order:
         for j in dependents[i]:
             indegree[j] -= 1
-            if indegree[j] == 0:
-                queue.append(j)
+            if not indegree[j]:
+                order.append(j)
     if len(order) == n:
         return order, []
     return order, _cycles(deps, [c > 0 for c in indegree])
+
+
+def positions(order: Sequence[int], n: int) -> list[int]:
+    """Each node's place in ``order``, -1 for the nodes it leaves out."""
+    pos = [-1] * n
+    for k, i in enumerate(order):
+        pos[i] = k
+    return pos
+
+
+def walk_order(deps: Sequence[Sequence[int]], order: Sequence[int]) -> Sequence[int]:
+    """``range(n)`` when every dependency has a smaller index than its node, else ``order``.
+
+    Specs usually list nodes after their dependencies. Walking them in index order visits
+    the parsed spec's objects in the order they were allocated, which on large specs is
+    several times faster than the scattered order of Kahn's queue (CPU caches). Passes
+    that walk this order and must report in ``order`` sort by position afterwards.
+    """
+    n = len(deps)
+    if len(order) == n and all(not ds or max(ds) < i for i, ds in enumerate(deps)):
+        return range(n)
+    return order
 
 
 def _cycles(deps: Sequence[Sequence[int]], left: list[bool]) -> list[list[int]]:

@@ -73,7 +73,9 @@ class _Step:
         self.phase = [NodePhase.PENDING] * n
         self.eff = [NodePhase.PENDING] * n  # the phase dependents see (differs when skipped)
         self.msg = [""] * n
-        self.obs: list[NodeObservation | None] = [None] * n
+        self.obs: list[NodeObservation | None] = list(map(observed.get, wf.names))
+        self.states: list[NodeState | None] = [None] * n  # observed nodes' are set by _walk
+        self.unobserved: list[int] = []
         self.starts: list[tuple[int, NodeStart]] = []
         self.errors: list[int] = []
         self.wanted: set[int] = set()
@@ -90,7 +92,7 @@ class _Step:
         result: dict[str, Any] = {
             "progress": f"{settled}/{n}",
             "nodes": self._states(),
-            "start": [s for _, s in self.starts],
+            "start": [s for _, s in sorted(self.starts, key=self._position)],
             "create_xvmgs": [
                 XvmgCreate(wf.groups[g].name, wf.groups[g].template) for g in sorted(self.wanted)
             ],
@@ -105,26 +107,38 @@ class _Step:
             WorkflowPhase.PENDING if pending else WorkflowPhase.RUNNING, busy, **result
         )
 
+    def _position(self, start: tuple[int, NodeStart]) -> int:
+        """Where a start's node is in the topological order (starts are listed in it)."""
+        return self.wf.pos[start[0]]
+
     def _observed_stop(self) -> str | None:
         """The failFast message when an observed node already failed, else None."""
         if not self.wf.spec.fail_fast:
             return None
-        for name in self.wf.names:
-            ob = self.observed.get(name)
+        for name, ob in zip(self.wf.names, self.obs, strict=True):
             if ob is not None and ob.phase in _FAILING:
                 return f"failFast: node {name} is {ob.phase}"
         return None
 
     def _walk(self, stop: str | None) -> None:
-        wf, phase, eff, msg = self.wf, self.phase, self.eff, self.msg
-        names, deps, skipped = wf.names, wf.deps, wf.skipped
-        for i in wf.order:
-            ob = self.observed.get(names[i])
-            if ob is not None:
-                self.obs[i] = ob
-                phase[i] = eff[i] = ob.phase
-                msg[i] = ob.message
+        wf, phase, eff, msg, obs = self.wf, self.phase, self.eff, self.msg, self.obs
+        deps, skipped, waiting_messages = wf.deps, wf.skipped, wf.waiting_messages
+        names, kinds, child_names, xvmgs = wf.names, wf.kinds, wf.child_names, wf.node_xvmg
+        states, unobserved = self.states, self.unobserved
+        for i in wf.walk:
+            ob = obs[i]
+            if ob is not None:  # final: its state is made here, in the same pass
+                p = phase[i] = eff[i] = ob.phase
+                m = msg[i] = ob.message
+                if len(m) > MAX_MESSAGE:
+                    m = _capped(m)
+                child = child_names[i] if ob.child else None
+                started_at, finished_at = ob.started_at, ob.finished_at
+                states[i] = NodeState(
+                    names[i], p, m, kinds[i], child, xvmgs[i], started_at, finished_at
+                )
                 continue
+            unobserved.append(i)
             cause = waiting = -1
             for d in deps[i]:
                 e = eff[d]
@@ -149,7 +163,7 @@ class _Step:
                 phase[i] = eff[i] = NodePhase.OMITTED
                 msg[i] = stop
             elif waiting >= 0:
-                msg[i] = wf.waiting_messages[waiting]
+                msg[i] = waiting_messages[waiting]
             else:
                 self._ready(i)
 
@@ -198,8 +212,8 @@ class _Step:
         for i, _ in self.starts:
             self._set(i, NodePhase.OMITTED, message)
         self.starts, self.wanted = [], set()
-        for i, ob in enumerate(self.obs):
-            if ob is None and self.phase[i] in _NOT_STARTED:
+        for i in self.unobserved:
+            if self.phase[i] in _NOT_STARTED:
                 self._set(i, NodePhase.OMITTED, message)
 
     def _releases(self) -> list[str]:
@@ -213,35 +227,17 @@ class _Step:
         return out
 
     def _states(self) -> list[NodeState]:
-        wf = self.wf
+        """Every node's state: the unobserved nodes' are made now that they are decided."""
+        wf, phase, msg, states = self.wf, self.phase, self.msg, self.states
+        names, kinds, child_names, xvmgs = wf.names, wf.kinds, wf.child_names, wf.node_xvmg
         started = {i for i, _ in self.starts}
-        group_names = [g.name for g in wf.groups]
-        states: list[NodeState] = []
-        append = states.append
-        for i, ob in enumerate(self.obs):
-            m = self.msg[i]
+        for i in self.unobserved:
+            m = msg[i]
             if len(m) > MAX_MESSAGE:
-                m = m[: MAX_MESSAGE - 3] + "..."
-            g = wf.node_group[i]
-            group = group_names[g] if g >= 0 else None
-            if ob is None:
-                child = wf.child_names[i] if i in started else None
-                append(NodeState(wf.names[i], self.phase[i], m, wf.kinds[i], child, group))
-                continue
-            child = wf.child_names[i] if ob.child else None
-            append(
-                NodeState(
-                    wf.names[i],
-                    self.phase[i],
-                    m,
-                    wf.kinds[i],
-                    child,
-                    group,
-                    ob.started_at,
-                    ob.finished_at,
-                )
-            )
-        return states
+                m = _capped(m)
+            child = child_names[i] if i in started else None
+            states[i] = NodeState(names[i], phase[i], m, kinds[i], child, xvmgs[i])
+        return states  # type: ignore[return-value]  # every slot is filled now
 
     def _finish(self) -> tuple[WorkflowPhase, str, str | None]:
         """(phase, message, exit error) once every node is settled."""
@@ -272,6 +268,11 @@ class _Step:
                     None,
                 )
         return WorkflowPhase.SUCCEEDED, f"all {len(phase)} nodes settled", None
+
+
+def _capped(message: str) -> str:
+    """``message`` cut to ``MAX_MESSAGE`` characters, ending in ``...``."""
+    return message[: MAX_MESSAGE - 3] + "..."
 
 
 def _render(wf: CompiledWorkflow, i: int, placement: Placement | None) -> NodeStart:
