@@ -69,7 +69,7 @@ class _Step:
         xvmgs: Mapping[str, XvmgObservation],
     ) -> None:
         n = len(wf.names)
-        self.wf, self.observed, self.xvmgs = wf, observed, xvmgs
+        self.wf, self.xvmgs = wf, xvmgs
         self.phase = [NodePhase.PENDING] * n
         self.eff = [NodePhase.PENDING] * n  # the phase dependents see (differs when skipped)
         self.msg = [""] * n
@@ -121,6 +121,7 @@ class _Step:
         return None
 
     def _walk(self, stop: str | None) -> None:
+        """Decide every node in ``wf.walk`` order (a topological one); ``stop`` is failFast's."""
         wf, phase, eff, msg, obs = self.wf, self.phase, self.eff, self.msg, self.obs
         deps, skipped, waiting_messages = wf.deps, wf.skipped, wf.waiting_messages
         names, kinds, child_names, xvmgs = wf.names, wf.kinds, wf.child_names, wf.node_xvmg
