@@ -52,8 +52,8 @@ test-integration: setup ## Tests against a real API server (local control plane,
 test-e2e: setup ## End-to-end tests against $$KUBECONFIG, or the local control plane when unset
 	XEEM_TEST_KUBECONFIG="$${KUBECONFIG:-}" $(PYTEST) -m e2e tests
 
-run: setup ## Start the local control plane and keep it up until Ctrl-C
-	$(PY) -m xeem.testing
+run: setup ## Local control plane + CRDs + controller + a sample workflow, live; Ctrl-C stops
+	$(PY) -m xeem.testing $(ARGS)
 
 manifests: venv ## Regenerate config/crd/ from the pydantic models
 	$(PY) -m xeem.api.crds config/crd

@@ -25,6 +25,7 @@ from xeem.api.workflow import NodeStatus, Workflow, WorkflowStatus
 from xeem.controllers.children import ChildConflict, create_or_adopt
 from xeem.controllers.kinds import TASK, VIRTUAL_MACHINE_GROUP, WORKFLOW, XSERVICE
 from xeem.controllers.metrics import DEPENDENCIES_SATISFIED_AT, XeemMetrics
+from xeem.controllers.start_clock import StartClock
 from xeem.controllers.workflow_children import child_object, observe_children
 from xeem.controllers.workflow_groups import group_object, observe_groups
 from xeem.controllers.workflow_status import (
@@ -86,15 +87,10 @@ class WorkflowReconciler:
         """Per workflow key: (uid, status) of this process's last status write. The
         reconciler is the only writer of a workflow's status, so this is never older than
         the cache, which can lag behind the write by a moment."""
-        self.woken_at: dict[str, float] = {}
-        """Per workflow key: wall time of the first child event not yet reconciled."""
-
-    def child_event(self, key: str) -> None:
-        """Note when a child's change for workflow ``key`` was seen (for start latency)."""
-        self.woken_at.setdefault(key, time.time())
+        self.start_clock = StartClock()
 
     async def reconcile(self, request: Request) -> Result | None:
-        woken_at = self.woken_at.pop(request.key, None) or time.time()
+        reconcile_began = time.time()
         try:
             obj = await self._client.get(WORKFLOW, request.name, request.namespace)
         except NotFoundError:
@@ -130,7 +126,10 @@ class WorkflowReconciler:
         await self._apply_groups(obj, step)
         errors: dict[str, str] = {}
         for start in step.start:
-            error = await self._start(obj, start, woken_at)
+            startable_at = self.start_clock.startable_at(
+                request.key, compiled.dependency_children(start.node), reconcile_began
+            )
+            error = await self._start(obj, start, startable_at)
             if error is not None:
                 errors[start.node] = error
         status = running_status(previous, step, generation, now)
@@ -146,6 +145,7 @@ class WorkflowReconciler:
         """Drop what the reconciler remembers of a deleted workflow."""
         self._compiled.pop(key, None)
         self._written.pop(key, None)
+        self.start_clock.forget(key)
         self._metrics.workflow_phase(key, None)
 
     def _compile(self, key: str, obj: Obj) -> tuple[CompiledWorkflow | None, list[Problem]]:
@@ -169,12 +169,12 @@ class WorkflowReconciler:
         self._compiled[key] = _Compiled(uid, generation, compiled)
         return compiled, compiled.problems
 
-    async def _start(self, workflow: Obj, start: NodeStart, woken_at: float) -> str | None:
+    async def _start(self, workflow: Obj, start: NodeStart, startable_at: float) -> str | None:
         """Create (or adopt) the node's child; the error message when that fails."""
         resource, child = child_object(workflow, start)
         child["metadata"]["annotations"] = {
             **child["metadata"]["annotations"],
-            DEPENDENCIES_SATISFIED_AT: _rfc3339(woken_at),
+            DEPENDENCIES_SATISFIED_AT: _rfc3339(startable_at),
         }
         try:
             claim = await create_or_adopt(self._client, resource, child, workflow)
@@ -282,7 +282,7 @@ def setup_workflow_controller(
     def wake_owner(child: Obj) -> list[Request]:
         requests = list(owners.create(child))
         for request in requests:
-            reconciler.child_event(request.key)
+            reconciler.start_clock.seen(request.key, child["metadata"]["name"])
         return requests
 
     (

@@ -1,9 +1,12 @@
 """Between a Workflow's engine decisions and its children (Tasks and Services).
 
 Contract: ``child_object`` turns one ``NodeStart`` into the Task or Service to create,
-named deterministically and controlled by the workflow; ``observe_children`` reads the
+named deterministically and controlled by the workflow. ``observe_children`` reads the
 children back as the engine's ``NodeObservation``s, keyed by the ``xeem.io/node`` label,
-plus the nodes that an earlier reconcile marked ``Error`` without creating a child.
+plus the nodes that an earlier reconcile marked ``Error`` without creating a child: a
+node started when its child was created (the child's creationTimestamp) and finished when
+its child says so; its message is the child's, except while the child is progressing
+normally (``PROGRESS_REASONS``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from xeem.controllers.kinds import TASK, XSERVICE
 from xeem.engine import NodeObservation, NodeStart
 from xeem.engine.naming import LABEL_NODE
 from xeem.runtime.resource import Obj, ResourceType, owner_reference
+from xeem.status import PROGRESS_REASONS
 
 _TASK_PHASES = {
     "Pending": NodePhase.RUNNING,
@@ -71,7 +75,7 @@ def _observation(child: Obj, phases: dict[str, NodePhase]) -> NodeObservation:
     status = child.get("status") or {}
     return NodeObservation(
         phase=phases.get(status.get("phase", ""), NodePhase.RUNNING),
-        message=status.get("message", ""),
+        message="" if status.get("reason") in PROGRESS_REASONS else status.get("message", ""),
         started_at=_time(status.get("startedAt"))
         or _time(child["metadata"].get("creationTimestamp")),
         finished_at=_time(status.get("finishedAt")),

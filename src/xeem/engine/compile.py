@@ -69,6 +69,7 @@ def compile_workflow(
         annotations=dict(annotations or {}),
         problems=problems,
         names=names,
+        index=index,
         child_names=[naming.child_name(workflow_name, name) for name in names],
         waiting_messages=[f"waiting for {name}" for name in names],
         kinds=kinds,

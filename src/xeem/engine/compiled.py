@@ -47,6 +47,7 @@ class CompiledWorkflow:
     annotations: Mapping[str, str]
     problems: list[Problem]
     names: list[str]
+    index: Mapping[str, int]
     child_names: list[str]
     waiting_messages: list[str]
     kinds: list[ChildKind]
@@ -62,6 +63,10 @@ class CompiledWorkflow:
     workflow_inputs: dict[str, InputValue]
     exit_expression: ExitExpression | None
     xmount: XMountRenderer
+
+    def dependency_children(self, node: str) -> list[str]:
+        """Child names (``<workflow>-<dep>``) of the nodes ``node`` depends on."""
+        return [self.child_names[d] for d in self.deps[self.index[node]]]
 
     @property
     def valid(self) -> bool:

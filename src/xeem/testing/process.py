@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import os
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -39,9 +40,16 @@ class ProcessExited(RuntimeError):
 class ManagedProcess:
     """A named child process with a log file; start and stop it any number of times."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_dir: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
+        self.env = {**os.environ, **env} if env else None
         self.log_path = log_dir / f"{name}.log"
         self._process: asyncio.subprocess.Process | None = None
 
@@ -61,6 +69,7 @@ class ManagedProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
+                env=self.env,
                 preexec_fn=_die_with_parent,
             )
 
