@@ -17,12 +17,15 @@ Contract:
 - A spec that cannot be rendered or that the API server rejects (400/422) makes the Task
   Failed with reason ``InvalidSpec`` and the message, and raises ``TerminalError`` (no retry
   until the spec changes).
+- A new Task's Job is created by a second controller (``task-start``) that sees only Task
+  creations, so starting never queues behind status work.
 - Wake-ups: the Task's spec changes, its Job's events, its pods' events and Warning events
   about the Job or its pods; there is no polling.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -64,7 +67,7 @@ from xeem.runtime.handler import EnqueueRequestForOwner
 from xeem.runtime.informer import Informer
 from xeem.runtime.kube import ApiError
 from xeem.runtime.manager import Manager
-from xeem.runtime.predicate import generation_changed
+from xeem.runtime.predicate import Funcs, generation_changed
 from xeem.runtime.reconcile import Request, Result, TerminalError
 from xeem.runtime.resource import JOB, POD, Obj, generation_of, meta, name_of, uid_of
 from xeem.status import TaskStatusView, observe_task
@@ -117,6 +120,17 @@ class TaskReconciler:
         self.pods = pods
         self.events = events
         self.xmount: XMountRenderer = xmount or NfsXMount()
+
+    async def start(self, request: Request) -> Result | None:
+        """Create a new Task's Job at once; everything else (and every error) is left to
+        ``reconcile``, which runs on the same Task from the controller's busier queue."""
+        task = await get_or_none(self.client, TASK, request.name, request.namespace)
+        if task is None or is_deleting(task):
+            return None
+        bound = log.bind(namespace=request.namespace, name=request.name)
+        with contextlib.suppress(ChildConflict, JobGone, InvalidSpec):
+            await self._job(task, parse_status(task, TaskStatus), bound)
+        return None
 
     async def reconcile(self, request: Request) -> Result | None:
         task = await get_or_none(self.client, TASK, request.name, request.namespace)
@@ -242,6 +256,14 @@ def setup_task_controller(
         events=events,
         xmount=xmount,
         metrics=metrics,
+    )
+    # New Tasks get their Job from a controller of their own, so a start never waits in
+    # the queue behind the status updates of every running Task.
+    (
+        manager.controller("task-start")
+        .for_(TASK, Funcs(on_update=lambda old, new: False, on_delete=lambda obj: False))
+        .with_options(max_concurrent_reconciles=workers)
+        .complete(reconciler.start)
     )
     return (
         manager.controller("task")

@@ -12,6 +12,7 @@ Contract (level-triggered, restart-safe):
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +54,10 @@ from xeem.runtime.reconcile import Request, Result
 from xeem.runtime.resource import Obj
 
 log = structlog.get_logger("xeem.controllers.workflow")
+
+_CONCURRENT_CREATES = 16
+"""Children of one workflow created at once: a fan-out starts its nodes in parallel
+without flooding the API server with one huge burst."""
 
 
 @dataclass(frozen=True)
@@ -125,13 +130,24 @@ class WorkflowReconciler:
         )
         await self._apply_groups(obj, step)
         errors: dict[str, str] = {}
-        for start in step.start:
-            startable_at = self.start_clock.startable_at(
-                request.key, compiled.dependency_children(start.node), reconcile_began
+        for batch in _batches(step.start, _CONCURRENT_CREATES):
+            outcomes = await asyncio.gather(
+                *(
+                    self._start(
+                        obj,
+                        start,
+                        self.start_clock.startable_at(
+                            request.key, compiled.dependency_children(start.node), reconcile_began
+                        ),
+                    )
+                    for start in batch
+                )
             )
-            error = await self._start(obj, start, startable_at)
-            if error is not None:
-                errors[start.node] = error
+            errors.update(
+                (start.node, error)
+                for start, error in zip(batch, outcomes, strict=True)
+                if error is not None
+            )
         status = running_status(previous, step, generation, now)
         if errors:
             _mark_errors(status, errors, now)
@@ -231,6 +247,10 @@ class WorkflowReconciler:
         self._written[key] = (obj["metadata"]["uid"], body)
         for transition in transitions(previous, status):
             self._recorder.event(obj, transition.type, transition.reason, transition.message)
+
+
+def _batches(starts: list[NodeStart], size: int) -> list[list[NodeStart]]:
+    return [starts[i : i + size] for i in range(0, len(starts), size)]
 
 
 def _previous_status(obj: Obj) -> WorkflowStatus | None:
