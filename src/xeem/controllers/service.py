@@ -50,16 +50,15 @@ from xeem.controllers.children import (
     replica_set_deployment,
     resolved_inputs,
     utc_now,
-    warning_event_informer,
     warning_events_about,
     with_spec_hash,
     write_status,
 )
 from xeem.controllers.kinds import XSERVICE
 from xeem.controllers.metrics import XeemMetrics
+from xeem.controllers.workload import WorkloadReconciler
 from xeem.engine.render import RenderContext, RenderError, render_deployment_spec
-from xeem.engine.xmount import NfsXMount, XMountRenderer
-from xeem.runtime.client import Client
+from xeem.engine.xmount import XMountRenderer
 from xeem.runtime.controller import Controller
 from xeem.runtime.events import NORMAL, WARNING, EventRecorder
 from xeem.runtime.handler import EnqueueRequestForOwner
@@ -147,25 +146,8 @@ class _Children:
     core: Obj | None = None
 
 
-class ServiceReconciler:
+class ServiceReconciler(WorkloadReconciler):
     """Reconciles one Service at a time; see the module contract."""
-
-    def __init__(
-        self,
-        client: Client,
-        recorder: EventRecorder,
-        *,
-        pods: Informer,
-        events: Informer,
-        xmount: XMountRenderer | None = None,
-        metrics: XeemMetrics | None = None,
-    ) -> None:
-        self.client = client
-        self.recorder = recorder
-        self.metrics = metrics
-        self.pods = pods
-        self.events = events
-        self.xmount: XMountRenderer = xmount or NfsXMount()
 
     async def reconcile(self, request: Request) -> Result | None:
         svc = await get_or_none(self.client, XSERVICE, request.name, request.namespace)
@@ -302,17 +284,11 @@ def setup_service_controller(
     metrics: XeemMetrics | None = None,
 ) -> Controller:
     """Register the Service controller (and the informers it needs) with ``manager``."""
-    events = warning_event_informer(manager)
-    deployments, pods = manager.informer(DEPLOYMENT), manager.informer(POD)
-    services = manager.informer(XSERVICE)
-    reconciler = ServiceReconciler(
-        manager.client,
-        recorder or manager.event_recorder("xeem"),
-        pods=pods,
-        events=events,
-        xmount=xmount,
-        metrics=metrics,
+    reconciler = ServiceReconciler.from_manager(
+        manager, xmount=xmount, recorder=recorder, metrics=metrics
     )
+    deployments, pods, events = manager.informer(DEPLOYMENT), reconciler.pods, reconciler.events
+    services = manager.informer(XSERVICE)
     return (
         manager.controller("service")
         .for_(XSERVICE, generation_changed())

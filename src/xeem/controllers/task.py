@@ -52,15 +52,14 @@ from xeem.controllers.children import (
     parse_status,
     resolved_inputs,
     utc_now,
-    warning_event_informer,
     warning_events_about,
     write_status,
 )
 from xeem.controllers.kinds import TASK
 from xeem.controllers.metrics import XeemMetrics
+from xeem.controllers.workload import WorkloadReconciler
 from xeem.engine.render import RenderContext, RenderError, render_job_spec
-from xeem.engine.xmount import NfsXMount, XMountRenderer
-from xeem.runtime.client import Client
+from xeem.engine.xmount import XMountRenderer
 from xeem.runtime.controller import Controller
 from xeem.runtime.events import NORMAL, WARNING, EventRecorder
 from xeem.runtime.handler import EnqueueRequestForOwner
@@ -101,25 +100,8 @@ class JobGone(Exception):
     """The Task's Job existed and was deleted."""
 
 
-class TaskReconciler:
+class TaskReconciler(WorkloadReconciler):
     """Reconciles one Task at a time; see the module contract."""
-
-    def __init__(
-        self,
-        client: Client,
-        recorder: EventRecorder,
-        *,
-        pods: Informer,
-        events: Informer,
-        xmount: XMountRenderer | None = None,
-        metrics: XeemMetrics | None = None,
-    ) -> None:
-        self.client = client
-        self.recorder = recorder
-        self.metrics = metrics
-        self.pods = pods
-        self.events = events
-        self.xmount: XMountRenderer = xmount or NfsXMount()
 
     async def start(self, request: Request) -> Result | None:
         """Create a new Task's Job at once; everything else (and every error) is left to
@@ -247,16 +229,10 @@ def setup_task_controller(
     metrics: XeemMetrics | None = None,
 ) -> Controller:
     """Register the Task controller (and the informers it needs) with ``manager``."""
-    events = warning_event_informer(manager)
-    jobs, pods = manager.informer(JOB), manager.informer(POD)
-    reconciler = TaskReconciler(
-        manager.client,
-        recorder or manager.event_recorder("xeem"),
-        pods=pods,
-        events=events,
-        xmount=xmount,
-        metrics=metrics,
+    reconciler = TaskReconciler.from_manager(
+        manager, xmount=xmount, recorder=recorder, metrics=metrics
     )
+    jobs, pods, events = manager.informer(JOB), reconciler.pods, reconciler.events
     # New Tasks get their Job from a controller of their own, so a start never waits in
     # the queue behind the status updates of every running Task.
     (
