@@ -35,33 +35,28 @@ from xeem.controllers.children import (
     INVALID_SPEC,
     OWNED_BY_OTHER,
     ChildConflict,
-    about_key,
     child_metadata,
     controller_or_namesake,
     created_at,
     ensure_child,
-    event_subject,
     get_or_none,
     inherited_labels,
     invalid_spec,
     is_controlled_by,
     is_deleting,
     parse_status,
-    replica_set_deployment,
     resolved_inputs,
     utc_now,
-    warning_events_about,
     with_spec_hash,
     write_status,
 )
 from xeem.controllers.kinds import XSERVICE
 from xeem.controllers.metrics import XeemMetrics
-from xeem.controllers.workload import WorkloadReconciler
+from xeem.controllers.workload import WorkloadReconciler, owner_of_event
 from xeem.engine.render import RenderContext, RenderError, render_deployment_spec
 from xeem.engine.xmount import XMountRenderer
 from xeem.runtime.controller import Controller
-from xeem.runtime.events import NORMAL, WARNING, EventRecorder
-from xeem.runtime.handler import EnqueueRequestForOwner
+from xeem.runtime.events import NORMAL, EventRecorder
 from xeem.runtime.informer import Informer
 from xeem.runtime.kube import ApiError
 from xeem.runtime.manager import Manager
@@ -173,7 +168,9 @@ class ServiceReconciler(WorkloadReconciler):
         status = view.to_status(previous, generation=generation_of(svc), now=utc_now())
         if await write_status(self.client, XSERVICE, svc, status, previous):
             bound.info("status", phase=status.phase.value, reason=status.reason)
-            self._announce(svc, previous, status)
+            self._announce(
+                svc, previous, status, failed=ServicePhase.FAILED, ready=ServicePhase.READY
+            )
         if override is not None and override[1] == INVALID_SPEC:
             raise TerminalError(override[2])
         return None
@@ -225,29 +222,10 @@ class ServiceReconciler(WorkloadReconciler):
             return observe_service(None, [], [], core_service=children.core)
         namespace, name = namespace_of(deployment), name_of(deployment)
         pods = self.pods.list(namespace, {LABEL_SERVICE: name})
-        keys = [about_key(namespace, "Deployment", name)]
-        keys += [about_key(namespace, "Pod", name_of(pod)) for pod in pods]
-        events = warning_events_about(self.events, keys)
+        events = self._warnings_about(namespace, "Deployment", name, pods)
         return observe_service(
             deployment, pods, events, core_service=children.core, since=created_at(deployment)
         )
-
-    def _announce(self, svc: Obj, previous: ServiceStatus | None, status: ServiceStatus) -> None:
-        """Events for the transitions users care about."""
-        if previous is not None and (previous.phase, previous.reason) == (
-            status.phase,
-            status.reason,
-        ):
-            return
-        if status.phase is ServicePhase.FAILED:
-            message = status.message
-            if not message.startswith(status.reason):
-                message = f"{status.reason}: {message}"
-            self.recorder.event(svc, WARNING, "Failed", message)
-        elif status.phase is ServicePhase.READY:
-            self.recorder.event(svc, NORMAL, "Ready", status.message)
-        elif status.reason == OWNED_BY_OTHER:
-            self.recorder.event(svc, WARNING, OWNED_BY_OTHER, status.message)
 
 
 def _service_of_pod(pod: Obj) -> list[Request]:
@@ -258,21 +236,7 @@ def _service_of_pod(pod: Obj) -> list[Request]:
 
 def _service_of_event(deployments: Informer, pods: Informer, event: Obj) -> list[Request]:
     """The Service a Warning event about its Deployment, ReplicaSets or pods concerns."""
-    subject = event_subject(event)
-    if subject is None:
-        return []
-    namespace, kind, name = subject
-    if kind == "ReplicaSet":
-        kind, name = "Deployment", replica_set_deployment(name) or ""
-    if kind == "Deployment":
-        deployment = deployments.get(name, namespace)
-        if deployment is None:
-            return []
-        return list(EnqueueRequestForOwner(XSERVICE).create(deployment))
-    if kind == "Pod":
-        pod = pods.get(name, namespace)
-        return _service_of_pod(pod) if pod is not None else []
-    return []
+    return owner_of_event(event, XSERVICE, deployments, pods, _service_of_pod)
 
 
 def setup_service_controller(

@@ -38,12 +38,10 @@ from xeem.controllers.children import (
     OWNED_BY_OTHER,
     ChildConflict,
     InvalidSpec,
-    about_key,
     child_metadata,
     controller_or_namesake,
     create_or_adopt,
     created_at,
-    event_subject,
     get_or_none,
     inherited_labels,
     invalid_spec,
@@ -52,16 +50,15 @@ from xeem.controllers.children import (
     parse_status,
     resolved_inputs,
     utc_now,
-    warning_events_about,
     write_status,
 )
 from xeem.controllers.kinds import TASK
 from xeem.controllers.metrics import XeemMetrics
-from xeem.controllers.workload import WorkloadReconciler
+from xeem.controllers.workload import WorkloadReconciler, owner_of_event
 from xeem.engine.render import RenderContext, RenderError, render_job_spec
 from xeem.engine.xmount import XMountRenderer
 from xeem.runtime.controller import Controller
-from xeem.runtime.events import NORMAL, WARNING, EventRecorder
+from xeem.runtime.events import NORMAL, EventRecorder
 from xeem.runtime.handler import EnqueueRequestForOwner
 from xeem.runtime.informer import Informer
 from xeem.runtime.kube import ApiError
@@ -139,7 +136,9 @@ class TaskReconciler(WorkloadReconciler):
         status = view.to_status(previous, generation=generation_of(task), now=utc_now())
         if await write_status(self.client, TASK, task, status, previous):
             bound.info("status", phase=status.phase.value, reason=status.reason)
-            self._announce(task, previous, status)
+            # Success is told by the Job's own Completed event (and the Workflow's
+            # NodeSucceeded): one event fewer per Task on a busy API server.
+            self._announce(task, previous, status, failed=TaskPhase.FAILED)
         if override is not None and override[1] == INVALID_SPEC:
             raise TerminalError(override[2])
         return None
@@ -174,27 +173,8 @@ class TaskReconciler(WorkloadReconciler):
             return observe_task(None, [], [])
         namespace = str(meta(job).get("namespace", ""))
         pods = self.pods.list(namespace, {JOB_UID_LABEL: uid_of(job)})
-        keys = [about_key(namespace, "Job", name_of(job))]
-        keys += [about_key(namespace, "Pod", name_of(pod)) for pod in pods]
-        events = warning_events_about(self.events, keys)
+        events = self._warnings_about(namespace, "Job", name_of(job), pods)
         return observe_task(job, pods, events, since=created_at(job))
-
-    def _announce(self, task: Obj, previous: TaskStatus | None, status: TaskStatus) -> None:
-        """Events for the transitions users care about."""
-        if previous is not None and (previous.phase, previous.reason) == (
-            status.phase,
-            status.reason,
-        ):
-            return
-        message = status.message
-        if not message.startswith(status.reason):
-            message = f"{status.reason}: {message}"
-        # Success is told by the Job's own Completed event (and the Workflow's
-        # NodeSucceeded): one event fewer per Task on a busy API server.
-        if status.phase is TaskPhase.FAILED:
-            self.recorder.event(task, WARNING, "Failed", message)
-        elif status.reason == OWNED_BY_OTHER:
-            self.recorder.event(task, WARNING, OWNED_BY_OTHER, status.message)
 
 
 def _task_of_pod(jobs: Informer, pod: Obj) -> list[Request]:
@@ -207,17 +187,7 @@ def _task_of_pod(jobs: Informer, pod: Obj) -> list[Request]:
 
 def _task_of_event(jobs: Informer, pods: Informer, event: Obj) -> list[Request]:
     """The Task a Warning event about its Job or one of its pods concerns."""
-    subject = event_subject(event)
-    if subject is None:
-        return []
-    namespace, kind, name = subject
-    if kind == "Job":
-        job = jobs.get(name, namespace)
-        return list(EnqueueRequestForOwner(TASK).create(job)) if job is not None else []
-    if kind == "Pod":
-        pod = pods.get(name, namespace)
-        return _task_of_pod(jobs, pod) if pod is not None else []
-    return []
+    return owner_of_event(event, TASK, jobs, pods, lambda pod: _task_of_pod(jobs, pod))
 
 
 def setup_task_controller(

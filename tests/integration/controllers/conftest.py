@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from prometheus_client import CollectorRegistry
 
-from tests.integration.runtime.rt_helpers import ensure_crd, transport_via
+from tests.integration.runtime.rt_helpers import ensure_crd, running_manager, transport_via
 from tests.kube import Kubectl
 from xeem.api.crds import custom_resource_definitions
 from xeem.controllers.service import setup_service_controller
@@ -40,21 +39,13 @@ async def xeem_crds(kubeconfig: str) -> None:
 async def controllers(kubeconfig: str, namespace: str, xeem_crds: None) -> AsyncIterator[Manager]:
     """A manager watching only the test's namespace, running the Task and Service
     controllers; stopped (gracefully) after the test."""
-    manager = await Manager.from_kubeconfig(
-        kubeconfig,
-        namespace=namespace,
-        registry=CollectorRegistry(),
-        graceful_shutdown_timeout=5,
-    )
-    setup_task_controller(manager)
-    setup_service_controller(manager)
-    run = asyncio.create_task(manager.start())
-    try:
-        await manager.wait_ready(60)
+
+    def setup(manager: Manager) -> None:
+        setup_task_controller(manager)
+        setup_service_controller(manager)
+
+    async with running_manager(kubeconfig, namespace, setup) as manager:
         yield manager
-    finally:
-        manager.stop()
-        await asyncio.wait_for(run, 30)
 
 
 @pytest.fixture

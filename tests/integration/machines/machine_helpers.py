@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry
-
+from tests.integration.runtime.rt_helpers import running_manager
 from xeem.api.base import API_VERSION
 from xeem.controllers.kinds import (
     BLOCK_STORAGE,
@@ -110,17 +109,13 @@ async def running(
     kubeconfig: str, namespace: str, options: MachineControllerOptions | None = None
 ) -> AsyncIterator[Manager]:
     """A manager of ``namespace`` running the machine controllers; stopped on exit."""
-    manager = await Manager.from_kubeconfig(
-        kubeconfig, namespace=namespace, registry=CollectorRegistry(), graceful_shutdown_timeout=5
-    )
-    setup_machine_controllers(manager, options or MachineControllerOptions(workers=4))
-    task = asyncio.create_task(manager.start())
-    try:
-        await manager.wait_ready(60)
+    options = options or MachineControllerOptions(workers=4)
+
+    def setup(manager: Manager) -> None:
+        setup_machine_controllers(manager, options)
+
+    async with running_manager(kubeconfig, namespace, setup) as manager:
         yield manager
-    finally:
-        manager.stop()
-        await asyncio.wait_for(task, 30)
 
 
 async def release_all(api: Client, namespace: str, *, pvs: Sequence[str] = ()) -> None:

@@ -1,16 +1,20 @@
-"""Helpers of the runtime's integration tests: a CRD, bounded waits, a stallable proxy."""
+"""Helpers of the runtime's integration tests: a CRD, bounded waits, a namespace-scoped
+manager run in-process, a stallable proxy."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from prometheus_client import CollectorRegistry
+
 from xeem.runtime.kube import AlreadyExistsError, Transport, load_config
+from xeem.runtime.manager import Manager
 from xeem.runtime.resource import CUSTOM_RESOURCE_DEFINITION, ResourceType
 
 GROUP = "rt.xeem.io"
@@ -104,6 +108,26 @@ async def transport_via(kubeconfig: str, host: str | None = None) -> Transport:
     if host is not None:
         config = replace(config, host=host)
     return Transport(config)
+
+
+@contextlib.asynccontextmanager
+async def running_manager(
+    kubeconfig: str, namespace: str, setup: Callable[[Manager], object]
+) -> AsyncIterator[Manager]:
+    """A manager watching only ``namespace`` (with a metrics registry of its own and a 5 s
+    graceful shutdown), its controllers registered by ``setup``; entered once ready (60 s at
+    most), stopped gracefully on exit."""
+    manager = await Manager.from_kubeconfig(
+        kubeconfig, namespace=namespace, registry=CollectorRegistry(), graceful_shutdown_timeout=5
+    )
+    setup(manager)
+    run = asyncio.create_task(manager.start())
+    try:
+        await manager.wait_ready(60)
+        yield manager
+    finally:
+        manager.stop()
+        await asyncio.wait_for(run, 30)
 
 
 def api_address(transport: Transport) -> tuple[str, int]:
