@@ -85,6 +85,19 @@ def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
     return lower_bound
 
 
+def mean_ms_by_controller(samples: list[Any]) -> dict[str, float]:
+    """Mean of a histogram per ``controller`` label (its _sum over its _count), in ms."""
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for sample in samples:
+        controller = sample.labels.get("controller", "")
+        if sample.name.endswith("_sum"):
+            sums[controller] = sample.value
+        elif sample.name.endswith("_count"):
+            counts[controller] = sample.value
+    return {c: round(sums[c] / counts[c] * 1000, 1) for c in sums if counts.get(c)}
+
+
 def parse_metrics(text: str) -> dict[str, list[Any]]:
     return {f.name: f.samples for f in text_string_to_metric_families(text)}
 
@@ -101,7 +114,51 @@ async def count_finished(cp: LocalControlPlane) -> tuple[int, int]:
     return finished, phases.count("Succeeded")
 
 
-async def run(workflows: int, workers: int) -> dict[str, Any]:
+async def apiserver_requests(cp: LocalControlPlane) -> dict[str, float]:
+    """Requests the API server has served so far, by ``verb resource[/subresource]``."""
+    code, text = await cp.admin.request("GET", "/metrics")
+    if code != 200 or not isinstance(text, str):
+        return {}
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "apiserver_request":
+            continue
+        for sample in family.samples:
+            if not sample.name.endswith("_total"):
+                continue
+            labels = sample.labels
+            if labels.get("verb") == "WATCH":
+                continue
+            resource = labels.get("resource", "")
+            if labels.get("subresource"):
+                resource += "/" + labels["subresource"]
+            key = f"{labels.get('verb', '')} {resource}"
+            counts[key] = counts.get(key, 0.0) + sample.value
+    return counts
+
+
+async def submit(cp: LocalControlPlane, workflows: int, rate: float) -> None:
+    """Create the workflows all at once (``rate`` 0: one ``kubectl apply``) or at ``rate``
+    per second (an open-loop arrival, each one POSTed on schedule)."""
+    manifests = [bench_workflow(i) for i in range(workflows)]
+    if rate <= 0:
+        await run_kubectl(
+            cp.binary("kubectl"),
+            str(cp.kubeconfig_path),
+            *("apply", "--server-side", "-f", "-"),
+            stdin=yaml.safe_dump_all(manifests),
+        )
+        return
+    path = f"/apis/xeem.io/v1alpha1/namespaces/{NAMESPACE}/workflows"
+    began = time.monotonic()
+    for index, manifest in enumerate(manifests):
+        await asyncio.sleep(max(began + index / rate - time.monotonic(), 0.0))
+        code, body = await cp.admin.request("POST", path, manifest)
+        if code != 201:
+            raise RuntimeError(f"creating {manifest['metadata']['name']}: {code} {body}")
+
+
+async def run(workflows: int, workers: int, rate: float) -> dict[str, Any]:
     config = ControlPlaneConfig(nodes=3, job_pod_seconds=1.0)
     async with LocalControlPlane(config) as cp:
         kubectl, kubeconfig = cp.binary("kubectl"), str(cp.kubeconfig_path)
@@ -112,9 +169,9 @@ async def run(workflows: int, workers: int) -> dict[str, Any]:
         assert controller.process.pid is not None
         pids = {**cp.pids(), "xeem-controller": controller.process.pid}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        manifest = yaml.safe_dump_all([bench_workflow(i) for i in range(workflows)])
+        requests_before = await apiserver_requests(cp)
         began = time.monotonic()
-        await run_kubectl(kubectl, kubeconfig, "apply", "--server-side", "-f", "-", stdin=manifest)
+        submitting = asyncio.create_task(submit(cp, workflows, rate))
         finished = succeeded = 0
         while finished < workflows:
             await asyncio.sleep(0.5)
@@ -122,19 +179,29 @@ async def run(workflows: int, workers: int) -> dict[str, Any]:
             if time.monotonic() - began > 1800:
                 raise TimeoutError(f"only {finished}/{workflows} workflows finished in 30 min")
         elapsed = time.monotonic() - began
+        await submitting
+        requests_after = await apiserver_requests(cp)
         cpu = {name: round(cpu_seconds(pid) - cpu_before[name], 1) for name, pid in pids.items()}
         rss = peak_rss_mib(controller.process.pid)
         metrics = parse_metrics(await controller.metrics())
         await controller.stop()
-    latency = [
-        (float(s.labels["le"]), s.value)
-        for s in metrics["xeem_node_start_latency_seconds"]
-        if s.name.endswith("_bucket") and s.labels.get("kind") == "Job"
-    ]
+    latency = {
+        kind: [
+            (float(s.labels["le"]), s.value)
+            for s in metrics["xeem_node_start_latency_seconds"]
+            if s.name.endswith("_bucket") and s.labels.get("kind") == kind
+        ]
+        for kind in ("Task", "Job")
+    }
     requests = sum(
         s.value for s in metrics.get("rest_client_requests", []) if s.name.endswith("_total")
     )
     nodes = workflows * NODES_PER_WORKFLOW
+    served = {
+        key: round((count - requests_before.get(key, 0.0)) / nodes, 2)
+        for key, count in requests_after.items()
+        if count - requests_before.get(key, 0.0) >= nodes / 10
+    }
     return {
         "workflows": workflows,
         "succeeded": succeeded,
@@ -142,13 +209,21 @@ async def run(workflows: int, workers: int) -> dict[str, Any]:
         "elapsed_seconds": round(elapsed, 2),
         "workflows_per_minute": round(workflows / elapsed * 60, 1),
         "node_workloads_per_minute": round(nodes / elapsed * 60, 1),
-        "dependency_to_start_p50_ms": round(histogram_quantile(0.5, latency) * 1000, 1),
-        "dependency_to_start_p99_ms": round(histogram_quantile(0.99, latency) * 1000, 1),
+        "dependency_to_start_p50_ms": round(histogram_quantile(0.5, latency["Job"]) * 1000, 1),
+        "dependency_to_start_p99_ms": round(histogram_quantile(0.99, latency["Job"]) * 1000, 1),
+        "dependency_to_task_p50_ms": round(histogram_quantile(0.5, latency["Task"]) * 1000, 1),
+        "dependency_to_task_p99_ms": round(histogram_quantile(0.99, latency["Task"]) * 1000, 1),
         "api_requests_per_node": round(requests / nodes, 2),
+        "apiserver_requests_per_node": dict(sorted(served.items(), key=lambda kv: -kv[1])),
         "controller_peak_rss_mib": round(rss, 1),
+        "queue_wait_mean_ms": mean_ms_by_controller(metrics["workqueue_queue_duration_seconds"]),
+        "reconcile_mean_ms": mean_ms_by_controller(
+            metrics["controller_runtime_reconcile_time_seconds"]
+        ),
         "cpu_seconds_by_process": cpu,
         "cpu_busiest_process": max(cpu, key=lambda name: cpu[name]),
         "workers": workers,
+        "arrival_per_second": rate,
     }
 
 
@@ -156,8 +231,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workflows", type=int, default=200)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="workflows created per second (0: all at once, in one kubectl apply)",
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.workflows, args.workers))
+    result = asyncio.run(run(args.workflows, args.workers, args.rate))
     path = write_json("controller", result)
     columns = [
         "workflows",
@@ -172,6 +253,9 @@ def main() -> None:
     ]
     print(table([result], columns))
     print("CPU seconds by process:", result["cpu_seconds_by_process"])
+    print("API server requests per node:", result["apiserver_requests_per_node"])
+    print("Mean queue wait (ms):", result["queue_wait_mean_ms"])
+    print("Mean reconcile (ms):", result["reconcile_mean_ms"])
     print(f"(written to {path})")
 
 

@@ -18,14 +18,14 @@ Contract:
   Failed with reason ``InvalidSpec`` and the message, and raises ``TerminalError`` (no retry
   until the spec changes).
 - A new Task's Job is created by a second controller (``task-start``) that sees only Task
-  creations, so starting never queues behind status work.
-- Wake-ups: the Task's spec changes, its Job's events, its pods' events and Warning events
-  about the Job or its pods; there is no polling.
+  creations, so starting never queues behind status work; the ``task`` controller is woken
+  by that Job (or, when no Job can be had, ``task-start`` reconciles the Task itself).
+- Wake-ups: the Task's creation (``task-start``), its spec changes, its Job's events, its
+  pods' events and Warning events about the Job or its pods; there is no polling.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from typing import Any
 
@@ -101,14 +101,17 @@ class TaskReconciler(WorkloadReconciler):
     """Reconciles one Task at a time; see the module contract."""
 
     async def start(self, request: Request) -> Result | None:
-        """Create a new Task's Job at once; everything else (and every error) is left to
-        ``reconcile``, which runs on the same Task from the controller's busier queue."""
+        """A Task appeared (created, or listed at start-up): make sure its Job exists. The
+        status follows from the Job's events on the ``task`` controller; when the Job cannot
+        be had (conflict, deleted, invalid spec) the full ``reconcile`` runs here at once."""
         task = await get_or_none(self.client, TASK, request.name, request.namespace)
         if task is None or is_deleting(task):
             return None
         bound = log.bind(namespace=request.namespace, name=request.name)
-        with contextlib.suppress(ChildConflict, JobGone, InvalidSpec):
+        try:
             await self._job(task, parse_status(task, TaskStatus), bound)
+        except (ChildConflict, JobGone, InvalidSpec):
+            return await self.reconcile(request)
         return None
 
     async def reconcile(self, request: Request) -> Result | None:
@@ -204,7 +207,8 @@ def setup_task_controller(
     )
     jobs, pods, events = manager.informer(JOB), reconciler.pods, reconciler.events
     # New Tasks get their Job from a controller of their own, so a start never waits in
-    # the queue behind the status updates of every running Task.
+    # the queue behind the status updates of every running Task; the ``task`` controller
+    # hears of a new Task through its Job.
     (
         manager.controller("task-start")
         .for_(TASK, Funcs(on_update=lambda old, new: False, on_delete=lambda obj: False))
@@ -213,7 +217,7 @@ def setup_task_controller(
     )
     return (
         manager.controller("task")
-        .for_(TASK, generation_changed())
+        .for_(TASK, Funcs(on_create=lambda obj: False), generation_changed())
         .watches(JOB, controller_or_namesake(TASK, manager.informer(TASK)))
         .watches(POD, lambda pod: _task_of_pod(jobs, pod))
         .watches(events.resource, lambda event: _task_of_event(jobs, pods, event))

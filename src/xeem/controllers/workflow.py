@@ -27,7 +27,11 @@ from xeem.controllers.children import ChildConflict, create_or_adopt
 from xeem.controllers.kinds import TASK, VIRTUAL_MACHINE_GROUP, WORKFLOW, XSERVICE
 from xeem.controllers.metrics import DEPENDENCIES_SATISFIED_AT, XeemMetrics
 from xeem.controllers.start_clock import StartClock
-from xeem.controllers.workflow_children import child_object, observe_children
+from xeem.controllers.workflow_children import (
+    child_object,
+    observe_children,
+    workflow_sees_change,
+)
 from xeem.controllers.workflow_groups import group_object, observe_groups
 from xeem.controllers.workflow_status import (
     invalid_status,
@@ -49,7 +53,7 @@ from xeem.runtime.handler import EnqueueRequestForOwner
 from xeem.runtime.informer import Informer
 from xeem.runtime.kube import ApiError, NotFoundError
 from xeem.runtime.manager import Manager
-from xeem.runtime.predicate import generation_changed
+from xeem.runtime.predicate import Funcs, generation_changed
 from xeem.runtime.reconcile import Request, Result
 from xeem.runtime.resource import Obj
 
@@ -125,11 +129,11 @@ class WorkflowReconciler:
             self._services.store.by_index(INDEX_CONTROLLER_UID, uid),
             previous,
         )
-        step = compiled.step(
-            observed, observe_groups(self._groups.store.by_index(INDEX_CONTROLLER_UID, uid))
-        )
+        groups = observe_groups(self._groups.store.by_index(INDEX_CONTROLLER_UID, uid))
+        step = compiled.step(observed, groups)
         await self._apply_groups(obj, step)
         errors: dict[str, str] = {}
+        started: list[Obj] = []
         for batch in _batches(step.start, _CONCURRENT_CREATES):
             outcomes = await asyncio.gather(
                 *(
@@ -143,11 +147,18 @@ class WorkflowReconciler:
                     for start in batch
                 )
             )
-            errors.update(
-                (start.node, error)
-                for start, error in zip(batch, outcomes, strict=True)
-                if error is not None
-            )
+            for start, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, str):
+                    errors[start.node] = outcome
+                else:
+                    started.append(outcome)
+        if started:
+            # The status says what the next reconcile will observe of the new children (their
+            # creation time, no message yet), so it does not write again just for that.
+            tasks = [child for child in started if child.get("kind") == TASK.kind]
+            services = [child for child in started if child.get("kind") != TASK.kind]
+            observed.update(observe_children(tasks, services, None))
+            step = compiled.step(observed, groups)
         status = running_status(previous, step, generation, now)
         if errors:
             _mark_errors(status, errors, now)
@@ -185,8 +196,8 @@ class WorkflowReconciler:
         self._compiled[key] = _Compiled(uid, generation, compiled)
         return compiled, compiled.problems
 
-    async def _start(self, workflow: Obj, start: NodeStart, startable_at: float) -> str | None:
-        """Create (or adopt) the node's child; the error message when that fails."""
+    async def _start(self, workflow: Obj, start: NodeStart, startable_at: float) -> Obj | str:
+        """Create (or adopt) the node's child: the child, or the error message."""
         resource, child = child_object(workflow, start)
         child["metadata"]["annotations"] = {
             **child["metadata"]["annotations"],
@@ -208,7 +219,7 @@ class WorkflowReconciler:
                 "NodeStarted",
                 f"node {start.node}: created {resource.kind} {start.name}",
             )
-        return None
+        return claim.obj
 
     async def _apply_groups(self, workflow: Obj, step: StepResult) -> None:
         """Create the machine groups the step asks for and delete the released ones."""
@@ -308,8 +319,8 @@ def setup_workflow_controller(
     (
         manager.controller("workflow")
         .for_(WORKFLOW, generation_changed())
-        .watches(TASK, wake_owner)
-        .watches(XSERVICE, wake_owner)
+        .watches(TASK, wake_owner, Funcs(on_update=workflow_sees_change(TASK)))
+        .watches(XSERVICE, wake_owner, Funcs(on_update=workflow_sees_change(XSERVICE)))
         .watches(VIRTUAL_MACHINE_GROUP, wake_owner)
         .with_options(max_concurrent_reconciles=workers)
         .complete(reconciler)

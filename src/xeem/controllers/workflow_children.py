@@ -6,12 +6,13 @@ children back as the engine's ``NodeObservation``s, keyed by the ``xeem.io/node`
 plus the nodes that an earlier reconcile marked ``Error`` without creating a child: a
 node started when its child was created (the child's creationTimestamp) and finished when
 its child says so; its message is the child's, except while the child is progressing
-normally (``PROGRESS_REASONS``).
+normally (``PROGRESS_REASONS``). ``workflow_sees_change`` tells whether a child's update
+changes any of that (the filter on the workflow's watches of its children).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -76,10 +77,32 @@ def _observation(child: Obj, phases: dict[str, NodePhase]) -> NodeObservation:
     return NodeObservation(
         phase=phases.get(status.get("phase", ""), NodePhase.RUNNING),
         message="" if status.get("reason") in PROGRESS_REASONS else status.get("message", ""),
-        started_at=_time(status.get("startedAt"))
-        or _time(child["metadata"].get("creationTimestamp")),
+        started_at=_time(child["metadata"].get("creationTimestamp")),
         finished_at=_time(status.get("finishedAt")),
     )
+
+
+def _view(child: Obj, phases: dict[str, NodePhase]) -> tuple[object, ...]:
+    """Everything of a child that its workflow's reconcile reads."""
+    metadata = child.get("metadata") or {}
+    return (
+        (metadata.get("labels") or {}).get(LABEL_NODE),
+        metadata.get("ownerReferences"),
+        metadata.get("deletionTimestamp"),
+        _observation(child, phases),
+    )
+
+
+def workflow_sees_change(resource: ResourceType) -> Callable[[Obj, Obj], bool]:
+    """For children of type ``resource`` (Task or Service): whether an update changes what
+    their workflow observes: phase, message (not while progressing normally), finish time,
+    node label, owners, deletion. Status churn such as pod counts does not wake it."""
+    phases = _TASK_PHASES if resource == TASK else _SERVICE_PHASES
+
+    def changed(old: Obj, new: Obj) -> bool:
+        return _view(old, phases) != _view(new, phases)
+
+    return changed
 
 
 def observe_children(

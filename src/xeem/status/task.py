@@ -8,6 +8,8 @@ gives the same view. Rules, in order:
   (BackoffLimitExceeded, DeadlineExceeded, ...), message that condition plus the most recent
   failed container (exit code, termination reason such as OOMKilled, termination message);
 - Job condition Complete or SuccessCriteriaMet is True: Succeeded, exit code 0;
+- counts: succeeded and failed include the pods the Job lists as terminated but not yet
+  counted, so a Task's counts and phase change in the same write;
 - a pod has started (running or finished) or the Job counts ready, succeeded or failed
   pods: Running; the message names what blocks a retry, or the last failure if any;
 - else Pending, the message naming what blocks the pods (see :mod:`xeem.status.pods`,
@@ -136,6 +138,14 @@ def _outcome(
     return TaskPhase.RUNNING, blocker or Finding("Running", "")
 
 
+def _terminated(job: Obj, outcome: str) -> int:
+    """Pods of the Job that ended with ``outcome`` (succeeded|failed): the Job's counter plus
+    the pods it has seen end but not yet counted (``status.uncountedTerminatedPods``), so the
+    count agrees with the Job's conditions, which the Job controller sets first."""
+    uncounted = field(job, "status", "uncountedTerminatedPods", outcome)
+    return count(job, "status", outcome) + (len(uncounted) if isinstance(uncounted, list) else 0)
+
+
 def observe_task(
     job: Obj | None, pods: Sequence[Obj], events: Sequence[Obj], *, since: datetime | None = None
 ) -> TaskStatusView:
@@ -157,7 +167,7 @@ def observe_task(
         finished_at=finding.at if final else None,
         job_name=name(job),
         active=count(job, "status", "active"),
-        succeeded=count(job, "status", "succeeded"),
-        failed=count(job, "status", "failed"),
+        succeeded=_terminated(job, "succeeded"),
+        failed=_terminated(job, "failed"),
         completions=count(job, "spec", "completions") or 1,
     )

@@ -212,7 +212,14 @@ async def test_a_job_owned_by_someone_else_is_left_alone(
 
 
 def _terminal_errors(manager: Manager) -> float:
-    value = manager.metrics.registry.get_sample_value(
-        "controller_runtime_terminal_reconcile_errors_total", {"controller": "task"}
+    """Terminal errors of both controllers that work on Tasks (``task-start`` meets a new
+    Task's invalid spec first)."""
+    return sum(
+        float(
+            manager.metrics.registry.get_sample_value(
+                "controller_runtime_terminal_reconcile_errors_total", {"controller": controller}
+            )
+            or 0.0
+        )
+        for controller in ("task", "task-start")
     )
-    return float(value or 0.0)

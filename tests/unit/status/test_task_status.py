@@ -325,6 +325,16 @@ def test_counts_and_refs_come_from_the_job() -> None:
     assert status.observed_generation == 4
 
 
+def test_terminated_pods_not_yet_counted_by_the_job_are_counted() -> None:
+    """The Job controller sets SuccessCriteriaMet while the pod is still in
+    ``uncountedTerminatedPods``: the Task says Succeeded and 1/1 at once."""
+    finished = job(conditions=[cond("SuccessCriteriaMet", reason="CompletionsReached")])
+    finished["status"]["uncountedTerminatedPods"] = {"succeeded": ["uid-a"], "failed": ["uid-b"]}
+    status = observe_task(finished, [], []).to_status(None, generation=1, now=at(10))
+    assert status.phase is TaskPhase.SUCCEEDED
+    assert (status.succeeded, status.failed, status.completions) == (1, 1, "1/1")
+
+
 def test_conditions_follow_the_phase() -> None:
     def statuses(view_job: Obj, pods: list[Obj]) -> dict[str, ConditionStatus]:
         return {c.type: c.status for c in observe_task(view_job, pods, []).conditions}
