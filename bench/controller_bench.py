@@ -85,6 +85,16 @@ def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
     return lower_bound
 
 
+def _buckets(served: dict[str, float], call: str) -> list[tuple[float, float]]:
+    """The API server's latency buckets of ``call`` from the served-counter deltas."""
+    suffix = f" {call}"
+    return sorted(
+        (float(key.split(" ")[1]), count)
+        for key, count in served.items()
+        if key.startswith("le ") and key.endswith(suffix)
+    )
+
+
 def mean_ms_by_controller(samples: list[Any]) -> dict[str, float]:
     """Mean of a histogram per ``controller`` label (its _sum over its _count), in ms."""
     sums: dict[str, float] = {}
@@ -114,27 +124,40 @@ async def count_finished(cp: LocalControlPlane) -> tuple[int, int]:
     return finished, phases.count("Succeeded")
 
 
-async def apiserver_requests(cp: LocalControlPlane) -> dict[str, float]:
-    """Requests the API server has served so far, by ``verb resource[/subresource]``."""
+CRITICAL_PATH = ("POST tasks", "POST jobs")
+"""The API calls between a dependency finishing and its dependent's Job existing."""
+
+
+def _request_key(labels: dict[str, str]) -> str:
+    resource = labels.get("resource", "")
+    if labels.get("subresource"):
+        resource += "/" + labels["subresource"]
+    return f"{labels.get('verb', '')} {resource}"
+
+
+async def apiserver_counters(cp: LocalControlPlane) -> dict[str, float]:
+    """The API server's request counters so far: ``requests <verb> <resource>`` (watches
+    left out) and, for the critical-path calls, ``le <bound> <verb> <resource>`` latency
+    buckets (cumulative)."""
     code, text = await cp.admin.request("GET", "/metrics")
     if code != 200 or not isinstance(text, str):
         return {}
-    counts: dict[str, float] = {}
+    counters: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
-        if family.name != "apiserver_request":
-            continue
         for sample in family.samples:
-            if not sample.name.endswith("_total"):
-                continue
-            labels = sample.labels
-            if labels.get("verb") == "WATCH":
-                continue
-            resource = labels.get("resource", "")
-            if labels.get("subresource"):
-                resource += "/" + labels["subresource"]
-            key = f"{labels.get('verb', '')} {resource}"
-            counts[key] = counts.get(key, 0.0) + sample.value
-    return counts
+            key = _request_key(sample.labels)
+            if family.name == "apiserver_request" and sample.name.endswith("_total"):
+                if sample.labels.get("verb") != "WATCH":
+                    name = f"requests {key}"
+                    counters[name] = counters.get(name, 0.0) + sample.value
+            elif (
+                family.name == "apiserver_request_duration_seconds"
+                and sample.name.endswith("_bucket")
+                and key in CRITICAL_PATH
+            ):
+                name = f"le {sample.labels['le']} {key}"
+                counters[name] = counters.get(name, 0.0) + sample.value
+    return counters
 
 
 async def submit(cp: LocalControlPlane, workflows: int, rate: float) -> None:
@@ -169,7 +192,7 @@ async def run(workflows: int, workers: int, rate: float) -> dict[str, Any]:
         assert controller.process.pid is not None
         pids = {**cp.pids(), "xeem-controller": controller.process.pid}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        requests_before = await apiserver_requests(cp)
+        counters_before = await apiserver_counters(cp)
         began = time.monotonic()
         submitting = asyncio.create_task(submit(cp, workflows, rate))
         finished = succeeded = 0
@@ -180,7 +203,8 @@ async def run(workflows: int, workers: int, rate: float) -> dict[str, Any]:
                 raise TimeoutError(f"only {finished}/{workflows} workflows finished in 30 min")
         elapsed = time.monotonic() - began
         await submitting
-        requests_after = await apiserver_requests(cp)
+        counters = await apiserver_counters(cp)
+        served = {key: count - counters_before.get(key, 0.0) for key, count in counters.items()}
         cpu = {name: round(cpu_seconds(pid) - cpu_before[name], 1) for name, pid in pids.items()}
         rss = peak_rss_mib(controller.process.pid)
         metrics = parse_metrics(await controller.metrics())
@@ -197,10 +221,14 @@ async def run(workflows: int, workers: int, rate: float) -> dict[str, Any]:
         s.value for s in metrics.get("rest_client_requests", []) if s.name.endswith("_total")
     )
     nodes = workflows * NODES_PER_WORKFLOW
-    served = {
-        key: round((count - requests_before.get(key, 0.0)) / nodes, 2)
-        for key, count in requests_after.items()
-        if count - requests_before.get(key, 0.0) >= nodes / 10
+    per_node = {
+        key.removeprefix("requests "): round(count / nodes, 2)
+        for key, count in served.items()
+        if key.startswith("requests ") and count >= nodes / 10
+    }
+    apiserver_p99 = {
+        call: round(histogram_quantile(0.99, _buckets(served, call)) * 1000, 1)
+        for call in CRITICAL_PATH
     }
     return {
         "workflows": workflows,
@@ -214,7 +242,8 @@ async def run(workflows: int, workers: int, rate: float) -> dict[str, Any]:
         "dependency_to_task_p50_ms": round(histogram_quantile(0.5, latency["Task"]) * 1000, 1),
         "dependency_to_task_p99_ms": round(histogram_quantile(0.99, latency["Task"]) * 1000, 1),
         "api_requests_per_node": round(requests / nodes, 2),
-        "apiserver_requests_per_node": dict(sorted(served.items(), key=lambda kv: -kv[1])),
+        "apiserver_requests_per_node": dict(sorted(per_node.items(), key=lambda kv: -kv[1])),
+        "apiserver_latency_p99_ms": apiserver_p99,
         "controller_peak_rss_mib": round(rss, 1),
         "queue_wait_mean_ms": mean_ms_by_controller(metrics["workqueue_queue_duration_seconds"]),
         "reconcile_mean_ms": mean_ms_by_controller(
@@ -254,6 +283,7 @@ def main() -> None:
     print(table([result], columns))
     print("CPU seconds by process:", result["cpu_seconds_by_process"])
     print("API server requests per node:", result["apiserver_requests_per_node"])
+    print("API server p99 of the critical path's calls (ms):", result["apiserver_latency_p99_ms"])
     print("Mean queue wait (ms):", result["queue_wait_mean_ms"])
     print("Mean reconcile (ms):", result["reconcile_mean_ms"])
     print(f"(written to {path})")

@@ -103,14 +103,15 @@ class TaskStatus(ApiModel):
     completions: str = Field(
         default="", description="Succeeded pods out of the completions wanted, e.g. 1/1."
     )
-    started_at: datetime | None = Field(default=None, description="When the Job started.")
+    started_at: datetime | None = Field(
+        default=None, description="When the Task's Job was created."
+    )
     finished_at: datetime | None = Field(
         default=None, description="When the Job completed or failed."
     )
     job_ref: LocalObjectReference | None = Field(
         default=None, description="The batch/v1 Job this Task owns."
     )
-    active: int = Field(default=0, description="Pods of the Job that are pending or running.")
     succeeded: int = Field(default=0, description="Pods of the Job that succeeded.")
     failed: int = Field(default=0, description="Pods of the Job that failed.")
     observed_generation: int | None = Field(

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from xeem.api.inputs import Input, InputValue
+from xeem.controllers.written_status import WrittenStatus
 from xeem.engine.render import RenderError
 from xeem.runtime.client import Client
 from xeem.runtime.handler import EnqueueRequestForOwner, MapFunc
@@ -267,16 +268,23 @@ def parse_status(obj: Obj, model: type[M]) -> M | None:
 
 
 async def write_status(
-    client: Client, rt: ResourceType, obj: Obj, status: BaseModel, previous: BaseModel | None
+    client: Client,
+    rt: ResourceType,
+    obj: Obj,
+    status: BaseModel,
+    previous: BaseModel | None,
+    written: WrittenStatus | None = None,
 ) -> bool:
     """Merge-patch ``status`` onto ``obj``'s status subresource unless it equals
-    ``previous``; fields the new status leaves unset are removed. True if written."""
+    ``previous``; fields the new status leaves unset are removed. True if written; the
+    write is recorded in ``written`` when given."""
     if previous is not None and previous == status:
         return False
-    body: dict[str, Any] = status.model_dump(by_alias=True, exclude_none=True, mode="json")
-    for key in obj.get("status") or {}:
-        body.setdefault(key, None)
+    stored: dict[str, Any] = status.model_dump(by_alias=True, exclude_none=True, mode="json")
+    body = {**dict.fromkeys(obj.get("status") or {}), **stored}
     await client.patch_status(rt, name_of(obj), {"status": body}, namespace=namespace_of(obj))
+    if written is not None:
+        written.wrote(obj, stored)
     return True
 
 

@@ -43,12 +43,10 @@ from xeem.controllers.children import (
     inherited_labels,
     invalid_spec,
     is_controlled_by,
-    is_deleting,
     parse_status,
     resolved_inputs,
     utc_now,
     with_spec_hash,
-    write_status,
 )
 from xeem.controllers.kinds import XSERVICE
 from xeem.controllers.metrics import XeemMetrics
@@ -145,8 +143,8 @@ class ServiceReconciler(WorkloadReconciler):
     """Reconciles one Service at a time; see the module contract."""
 
     async def reconcile(self, request: Request) -> Result | None:
-        svc = await get_or_none(self.client, XSERVICE, request.name, request.namespace)
-        if svc is None or is_deleting(svc):
+        svc = await self._current(XSERVICE, request)
+        if svc is None:
             return None
         bound = log.bind(namespace=request.namespace, name=request.name)
         previous = parse_status(svc, ServiceStatus)
@@ -166,7 +164,7 @@ class ServiceReconciler(WorkloadReconciler):
             phase, reason, message = override
             view = dataclasses.replace(view, phase=phase, reason=reason, message=message)
         status = view.to_status(previous, generation=generation_of(svc), now=utc_now())
-        if await write_status(self.client, XSERVICE, svc, status, previous):
+        if await self._write_status(XSERVICE, svc, status, previous):
             bound.info("status", phase=status.phase.value, reason=status.reason)
             self._announce(
                 svc, previous, status, failed=ServicePhase.FAILED, ready=ServicePhase.READY

@@ -46,11 +46,9 @@ from xeem.controllers.children import (
     inherited_labels,
     invalid_spec,
     is_controlled_by,
-    is_deleting,
     parse_status,
     resolved_inputs,
     utc_now,
-    write_status,
 )
 from xeem.controllers.kinds import TASK
 from xeem.controllers.metrics import XeemMetrics
@@ -104,8 +102,8 @@ class TaskReconciler(WorkloadReconciler):
         """A Task appeared (created, or listed at start-up): make sure its Job exists. The
         status follows from the Job's events on the ``task`` controller; when the Job cannot
         be had (conflict, deleted, invalid spec) the full ``reconcile`` runs here at once."""
-        task = await get_or_none(self.client, TASK, request.name, request.namespace)
-        if task is None or is_deleting(task):
+        task = await self._current(TASK, request)
+        if task is None:
             return None
         bound = log.bind(namespace=request.namespace, name=request.name)
         try:
@@ -115,8 +113,8 @@ class TaskReconciler(WorkloadReconciler):
         return None
 
     async def reconcile(self, request: Request) -> Result | None:
-        task = await get_or_none(self.client, TASK, request.name, request.namespace)
-        if task is None or is_deleting(task):
+        task = await self._current(TASK, request)
+        if task is None:
             return None
         bound = log.bind(namespace=request.namespace, name=request.name)
         previous = parse_status(task, TaskStatus)
@@ -137,7 +135,7 @@ class TaskReconciler(WorkloadReconciler):
             phase, reason, message = override
             view = dataclasses.replace(view, phase=phase, reason=reason, message=message)
         status = view.to_status(previous, generation=generation_of(task), now=utc_now())
-        if await write_status(self.client, TASK, task, status, previous):
+        if await self._write_status(TASK, task, status, previous):
             bound.info("status", phase=status.phase.value, reason=status.reason)
             # Success is told by the Job's own Completed event (and the Workflow's
             # NodeSucceeded): one event fewer per Task on a busy API server.
@@ -212,7 +210,7 @@ def setup_task_controller(
     (
         manager.controller("task-start")
         .for_(TASK, Funcs(on_update=lambda old, new: False, on_delete=lambda obj: False))
-        .with_options(max_concurrent_reconciles=workers)
+        .with_options(max_concurrent_reconciles=workers * 4)
         .complete(reconciler.start)
     )
     return (

@@ -38,6 +38,7 @@ from xeem.controllers.workflow_status import (
     running_status,
     transitions,
 )
+from xeem.controllers.written_status import WrittenStatus
 from xeem.engine import (
     CompiledWorkflow,
     NodeStart,
@@ -92,10 +93,7 @@ class WorkflowReconciler:
         self._metrics = metrics
         self._xmount = xmount
         self._compiled: dict[str, _Compiled] = {}
-        self._written: dict[str, tuple[str, Obj]] = {}
-        """Per workflow key: (uid, status) of this process's last status write. The
-        reconciler is the only writer of a workflow's status, so this is never older than
-        the cache, which can lag behind the write by a moment."""
+        self._written = WrittenStatus()
         self.start_clock = StartClock()
 
     async def reconcile(self, request: Request) -> Result | None:
@@ -108,9 +106,7 @@ class WorkflowReconciler:
         if obj["metadata"].get("deletionTimestamp"):
             return None
         bound = log.bind(namespace=request.namespace, name=request.name)
-        written = self._written.get(request.key)
-        if written is not None and written[0] == obj["metadata"]["uid"]:
-            obj = {**obj, "status": written[1]}  # the cache may not show our last write yet
+        obj = self._written.overlay(obj)  # the cache may not show our last write yet
         previous = _previous_status(obj)
         compiled, problems = self._compile(request.key, obj)
         now = datetime.now(UTC)
@@ -171,7 +167,7 @@ class WorkflowReconciler:
     def forget(self, key: str) -> None:
         """Drop what the reconciler remembers of a deleted workflow."""
         self._compiled.pop(key, None)
-        self._written.pop(key, None)
+        self._written.forget(key)
         self.start_clock.forget(key)
         self._metrics.workflow_phase(key, None)
 
@@ -254,8 +250,7 @@ class WorkflowReconciler:
             {"status": {**cleared, **body}},
             namespace=obj["metadata"]["namespace"],
         )
-        key = f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"
-        self._written[key] = (obj["metadata"]["uid"], body)
+        self._written.wrote(obj, body)
         for transition in transitions(previous, status):
             self._recorder.event(obj, transition.type, transition.reason, transition.message)
 

@@ -4,8 +4,9 @@ Contract: ``WorkloadReconciler`` holds the client, the event recorder, the share
 Warning-event informers the status logic reads, the xMount renderer for Tasks and Services
 applied by hand, and the optional metrics; ``from_manager`` builds it from a manager's
 shared informers (the Warning-event informer is created filtered if it does not exist yet).
-It also finds the Warning events about a workload and its pods and tells the status
-transitions users care about as events. :func:`owner_of_event` maps a Warning event about
+It reads the object to reconcile over the statuses it wrote itself (``WrittenStatus``),
+finds the Warning events about a workload and its pods and tells the status transitions
+users care about as events. :func:`owner_of_event` maps a Warning event about
 a workload or one of its pods to the Task or Service to wake.
 """
 
@@ -14,15 +15,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, Self
 
+from pydantic import BaseModel
+
 from xeem.controllers.children import (
     OWNED_BY_OTHER,
     about_key,
     event_subject,
+    get_or_none,
+    is_deleting,
     replica_set_deployment,
     warning_event_informer,
     warning_events_about,
+    write_status,
 )
 from xeem.controllers.metrics import XeemMetrics
+from xeem.controllers.written_status import WrittenStatus
 from xeem.engine import NfsXMount, XMountRenderer
 from xeem.runtime.client import Client
 from xeem.runtime.events import NORMAL, WARNING, EventRecorder
@@ -66,6 +73,22 @@ class WorkloadReconciler:
         self.pods = pods
         self.events = events
         self.xmount: XMountRenderer = xmount or NfsXMount()
+        self.written = WrittenStatus()
+
+    async def _current(self, rt: ResourceType, request: Request) -> Obj | None:
+        """The object to reconcile, with the status this process last wrote when the cache
+        does not show it yet; None when it is gone or being deleted."""
+        obj = await get_or_none(self.client, rt, request.name, request.namespace)
+        if obj is None:
+            self.written.forget(request.key)
+            return None
+        return None if is_deleting(obj) else self.written.overlay(obj)
+
+    async def _write_status(
+        self, rt: ResourceType, obj: Obj, status: BaseModel, previous: BaseModel | None
+    ) -> bool:
+        """Write ``status`` unless it equals ``previous``; True if written."""
+        return await write_status(self.client, rt, obj, status, previous, self.written)
 
     @classmethod
     def from_manager(

@@ -9,7 +9,9 @@ gives the same view. Rules, in order:
   failed container (exit code, termination reason such as OOMKilled, termination message);
 - Job condition Complete or SuccessCriteriaMet is True: Succeeded, exit code 0;
 - counts: succeeded and failed include the pods the Job lists as terminated but not yet
-  counted, so a Task's counts and phase change in the same write;
+  counted, so a Task's counts and phase change in the same write; the Task starts when its
+  Job is created (Tekton's TaskRun ``startTime`` likewise), so a Task's status changes only
+  with its phase, its reason or message, and its counts at the end;
 - a pod has started (running or finished) or the Job counts ready, succeeded or failed
   pods: Running; the message names what blocks a retry, or the last failure if any;
 - else Pending, the message naming what blocks the pods (see :mod:`xeem.status.pods`,
@@ -45,7 +47,6 @@ class TaskStatusView:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     job_name: str | None = None
-    active: int = 0
     succeeded: int = 0
     failed: int = 0
     completions: int = 1
@@ -76,7 +77,6 @@ class TaskStatusView:
             started_at=self.started_at,
             finished_at=self.finished_at,
             job_ref=LocalObjectReference(name=self.job_name) if self.job_name else None,
-            active=self.active,
             succeeded=self.succeeded,
             failed=self.failed,
             observed_generation=generation,
@@ -163,10 +163,9 @@ def observe_task(
         reason=finding.reason,
         message=finding.message,
         exit_code=finding.exit_code,
-        started_at=timestamp(field(job, "status", "startTime")),
+        started_at=timestamp(field(job, "metadata", "creationTimestamp")),
         finished_at=finding.at if final else None,
         job_name=name(job),
-        active=count(job, "status", "active"),
         succeeded=_terminated(job, "succeeded"),
         failed=_terminated(job, "failed"),
         completions=count(job, "spec", "completions") or 1,

@@ -50,7 +50,6 @@ TASK = {
         "startedAt": "2024-05-01T10:00:00Z",
         "finishedAt": "2024-05-01T10:09:00Z",
         "jobRef": {"name": "train"},
-        "active": 0,
         "succeeded": 0,
         "failed": 3,
         "observedGeneration": 1,

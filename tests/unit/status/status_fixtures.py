@@ -120,7 +120,7 @@ def job(
         status["conditions"] = conditions
     if completion_minute is not None:
         status["completionTime"] = ts(completion_minute)
-    metadata = {"name": name, "namespace": "default", "generation": 1}
+    metadata = {"name": name, "namespace": "default", "generation": 1, "creationTimestamp": ts(0)}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
