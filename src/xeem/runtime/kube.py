@@ -2,14 +2,13 @@
 
 kubernetes_asyncio is used only to load configuration (kubeconfig, exec/OIDC token hooks,
 in-cluster service account); requests go through one ``aiohttp`` session with that TLS
-configuration, and bodies are parsed with the standard ``json`` module into plain dicts.
+configuration, and bodies are parsed with orjson into plain dicts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import ssl
 import tempfile
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import orjson
 import structlog
 import yaml
 
@@ -378,7 +378,6 @@ class Transport:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": self.user_agent, **self.config.headers},
-                json_serialize=json.dumps,
             )
         return self._session
 
@@ -428,7 +427,7 @@ class Transport:
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """One request; returns the decoded JSON body or raises a typed ``ApiError``."""
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        data = None if body is None else orjson.dumps(body)
         attempt = 0
         while True:
             headers = await self._headers(content_type if data is not None else None)
@@ -450,7 +449,7 @@ class Transport:
                 raise TransportError(f"{method} {path}: {type(e).__name__}: {e}") from e
             self._count(str(status), method)
             try:
-                decoded: Any = json.loads(raw) if raw else {}
+                decoded: Any = orjson.loads(raw) if raw else {}
             except ValueError:
                 decoded = {"message": raw[:500].decode(errors="replace")}
             if status < 300:
@@ -502,7 +501,7 @@ class Transport:
             if resp.status >= 300:
                 raw = await resp.read()
                 try:
-                    decoded = json.loads(raw) if raw else {}
+                    decoded = orjson.loads(raw) if raw else {}
                 except ValueError:
                     decoded = {"message": raw[:500].decode(errors="replace")}
                 raise error_from_status(resp.status, decoded if isinstance(decoded, dict) else {})
@@ -530,7 +529,7 @@ class Transport:
                         break
                     line, start = buffer[start:nl], nl + 1
                     if line.strip():
-                        yield json.loads(line)
+                        yield orjson.loads(line)
                 del buffer[:start]
         finally:
             resp.close()
