@@ -249,6 +249,14 @@ async def run(workflows: int, workers: int, rate: float) -> dict[str, Any]:
         "apiserver_requests_per_node": dict(sorted(per_node.items(), key=lambda kv: -kv[1])),
         "apiserver_latency_p99_ms": apiserver_p99,
         "controller_peak_rss_mib": round(rss, 1),
+        "controller_events": {
+            outcome: sum(
+                s.value
+                for s in metrics.get("event_recorder_events", [])
+                if s.name.endswith("_total") and s.labels.get("outcome") == outcome
+            )
+            for outcome in ("written", "dropped")
+        },
         "queue_wait_mean_ms": mean_ms_by_controller(metrics["workqueue_queue_duration_seconds"]),
         "reconcile_mean_ms": mean_ms_by_controller(
             metrics["controller_runtime_reconcile_time_seconds"]
@@ -292,6 +300,7 @@ def main() -> None:
         print("  CPU seconds by process:", result["cpu_seconds_by_process"])
         print("  API server requests per node:", result["apiserver_requests_per_node"])
         print("  API server p99 of POST tasks/jobs (ms):", result["apiserver_latency_p99_ms"])
+        print("  controller's events:", result["controller_events"])
         print("  mean queue wait (ms):", result["queue_wait_mean_ms"])
         print("  mean reconcile (ms):", result["reconcile_mean_ms"])
     print(f"(written to {path})")

@@ -1,8 +1,12 @@
 """An event recorder that aggregates repeats (client-go ``tools/record``).
 
-``recorder.event(obj, "Normal", "Created", "created pod x")`` never blocks: events go to a
-bounded queue that ``run()`` writes out as core/v1 Events. Before writing, each event goes
-through client-go's correlator:
+``recorder.event(obj, "Normal", "Created", "created pod x")`` never blocks: events go to
+bounded queues that ``run()`` writes out as core/v1 Events, ``lanes`` writes at a time.
+The events of one object always share a lane, so they are written in the order recorded
+(and an aggregated event's count never goes back); a burst of events about many objects
+does not queue behind one slow write. A full queue drops the event. ``on_outcome`` (when
+given) is told ``written`` or ``dropped`` for every event. Before writing, each event
+goes through client-go's correlator:
 
 * **spam filter**: a token bucket per (source, involved object), burst 25, refilled one
   every 5 minutes; events beyond it are dropped.
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -218,42 +224,65 @@ class EventRecorder:
         clock: Clock | None = None,
         max_queued: int = 1000,
         correlator: EventCorrelator | None = None,
+        lanes: int = 4,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
         self.component = component
         self.correlator = correlator or EventCorrelator(
             component, host if host is not None else socket.gethostname(), clock=clock
         )
-        self._queue: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(max_queued)
+        per_lane = max(max_queued // lanes, 1)
+        self._lanes: list[asyncio.Queue[tuple[Obj, str, str, str]]] = [
+            asyncio.Queue(per_lane) for _ in range(lanes)
+        ]
+        self._on_outcome = on_outcome
         self.dropped = 0
         self.written = 0
 
     def event(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         """Record an event about ``obj`` (``type_`` is ``Normal`` or ``Warning``)."""
         try:
-            self._queue.put_nowait((obj, type_, reason, message))
+            self._lanes[self.lane(obj)].put_nowait((obj, type_, reason, message))
         except asyncio.QueueFull:
-            self.dropped += 1
+            self._dropped()
+
+    def lane(self, obj: Obj) -> int:
+        """The lane of every event about ``obj`` (stable across processes)."""
+        m = meta(obj)
+        key = f"{m.get('namespace', '')}/{obj.get('kind', '')}/{m.get('name', '')}"
+        return zlib.crc32(key.encode()) % len(self._lanes)
 
     def eventf(self, obj: Obj, type_: str, reason: str, fmt: str, *args: Any) -> None:
         self.event(obj, type_, reason, fmt % args if args else fmt)
 
     async def run(self) -> None:
+        async with asyncio.TaskGroup() as lanes:
+            for queue in self._lanes:
+                lanes.create_task(self._drain(queue))
+
+    async def _drain(self, queue: asyncio.Queue[tuple[Obj, str, str, str]]) -> None:
         while True:
-            obj, type_, reason, message = await self._queue.get()
+            obj, type_, reason, message = await queue.get()
             try:
                 await self._write(obj, type_, reason, message)
             finally:
-                self._queue.task_done()
+                queue.task_done()
 
     async def flush(self) -> None:
         """Wait until every queued event has been written (or dropped)."""
-        await self._queue.join()
+        for queue in self._lanes:
+            await queue.join()
+
+    def _dropped(self) -> None:
+        self.dropped += 1
+        if self._on_outcome is not None:
+            self._on_outcome("dropped")
 
     async def _write(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         write = self.correlator.correlate(obj, type_, reason, message)
         if write is None:
-            self.dropped += 1
+            self._dropped()
             return
         event = write.event
         m = event["metadata"]
@@ -276,11 +305,13 @@ class EventRecorder:
                 else:
                     await self.client.create(EVENT, event, namespace=m["namespace"])
                 self.written += 1
+                if self._on_outcome is not None:
+                    self._on_outcome("written")
                 return
             except ApiError as e:
                 if attempt == 2 or e.status in (400, 403, 422):
                     log.warning("dropping event", reason=reason, error=str(e), **_describe(obj))
-                    self.dropped += 1
+                    self._dropped()
                     return
                 await asyncio.sleep(0.1 * (attempt + 1))
 

@@ -211,7 +211,14 @@ class Manager:
         self._runnables.append(_Runnable(name, factory, needs_leader_election))
 
     def event_recorder(self, component: str | None = None) -> EventRecorder:
-        recorder = EventRecorder(self.client, component or self.name, clock=self._clock)
+        name = component or self.name
+        outcomes = self.metrics.recorded_events
+        recorder = EventRecorder(
+            self.client,
+            name,
+            clock=self._clock,
+            on_outcome=lambda outcome: outcomes.labels(component=name, outcome=outcome).inc(),
+        )
         self._recorders.append(recorder)
         if self._tg is not None:
             self._background.append(self._tg.create_task(recorder.run(), name="event-recorder"))

@@ -129,6 +129,14 @@ class RuntimeMetrics:
             ["code", "method", "host"],
             registry=r,
         )
+        # xeem's event recorder (client-go's has no metrics): events written or dropped
+        self.recorded_events = Counter(
+            "event_recorder_events_total",
+            "Events recorded, by component and outcome (written, or dropped by the spam "
+            "filter, a full queue or the API server)",
+            ["component", "outcome"],
+            registry=r,
+        )
         # client-go tools/leaderelection/metrics.go
         self.leader_election_master_status = Gauge(
             "leader_election_master_status",

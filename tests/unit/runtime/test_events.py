@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -113,9 +115,7 @@ async def test_recorder_writes_creates_and_patches() -> None:
     rec.event(pod(), "Normal", "Synced", "ok")
     rec.event(pod(), "Normal", "Synced", "ok")
     rec.eventf(pod(), "Normal", "Synced", "%s", "ok")
-    for _ in range(3):
-        obj, t, r, m = rec._queue.get_nowait()
-        await rec._write(obj, t, r, m)
+    await drain(rec)
     assert len(client.created) == 1
     assert [p["count"] for _, p in client.patched] == [2, 3]
     assert rec.written == 3
@@ -133,7 +133,58 @@ async def test_recorder_recreates_an_expired_event() -> None:
 
 
 async def test_recorder_queue_is_bounded() -> None:
-    rec = EventRecorder(FakeClient(), "xeem", host="h", max_queued=2)
+    outcomes: list[str] = []
+    rec = EventRecorder(
+        FakeClient(), "xeem", host="h", max_queued=2, lanes=1, on_outcome=outcomes.append
+    )
     for i in range(5):
         rec.event(pod(), "Normal", "R", str(i))
     assert rec.dropped == 3
+    assert outcomes == ["dropped"] * 3
+    await drain(rec)
+    assert outcomes == ["dropped"] * 3 + ["written"] * 2
+
+
+async def drain(rec: EventRecorder) -> None:
+    """Run ``rec`` until everything queued is written, then stop it."""
+    runner = asyncio.create_task(rec.run())
+    await rec.flush()
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+
+
+class SlowForOnePod(FakeClient):
+    """Creates of events about pod ``slow`` wait until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def create(self, rt: ResourceType, obj: Obj, *, namespace: str | None = None) -> Obj:
+        if obj["involvedObject"]["name"] == "slow":
+            await self.release.wait()
+        return await super().create(rt, obj, namespace=namespace)
+
+
+async def test_a_slow_write_holds_back_only_its_own_objects_events() -> None:
+    client = SlowForOnePod()
+    rec = EventRecorder(client, "xeem", host="h", lanes=8)
+    for i in range(3):
+        rec.event(pod("slow"), "Normal", "Step", f"slow {i}")
+    others = [f"p{i}" for i in range(20)]
+    for name in others:
+        rec.event(pod(name), "Normal", "Step", name)
+    runner = asyncio.create_task(rec.run())
+    for _ in range(100):
+        await asyncio.sleep(0)
+    written = {e["involvedObject"]["name"] for e in client.created}
+    blocked = rec.lane(pod("slow"))
+    assert written == {name for name in others if rec.lane(pod(name)) != blocked}
+    assert len(written) > len(others) // 2
+    client.release.set()
+    await rec.flush()
+    runner.cancel()
+    slow = [e["message"] for e in client.created if e["involvedObject"]["name"] == "slow"]
+    assert slow == ["slow 0", "slow 1", "slow 2"], "one object's events keep their order"
+    assert len(client.created) == 23
