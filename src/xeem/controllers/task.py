@@ -72,6 +72,9 @@ LABEL_TASK = "xeem.io/task"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 JOB_UID_LABEL = "batch.kubernetes.io/controller-uid"
 JOB_DELETED = "JobDeleted"
+START_WORKERS_FACTOR = 4
+"""``task-start`` runs this many times the workers of the other controllers: a start is one
+cache read and one create, and a fan-out's starts arrive together."""
 
 
 def build_job(task: Obj, xmount: XMountRenderer) -> Obj:
@@ -210,7 +213,7 @@ def setup_task_controller(
     (
         manager.controller("task-start")
         .for_(TASK, Funcs(on_update=lambda old, new: False, on_delete=lambda obj: False))
-        .with_options(max_concurrent_reconciles=workers * 4)
+        .with_options(max_concurrent_reconciles=workers * START_WORKERS_FACTOR)
         .complete(reconciler.start)
     )
     return (

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from xeem.api.phases import NodePhase
 from xeem.api.workflow import NodeStatus, Workflow, WorkflowStatus
-from xeem.controllers.children import ChildConflict, create_or_adopt
+from xeem.controllers.children import ChildConflict, create_or_adopt, write_status
 from xeem.controllers.kinds import TASK, VIRTUAL_MACHINE_GROUP, WORKFLOW, XSERVICE
 from xeem.controllers.metrics import DEPENDENCIES_SATISFIED_AT, XeemMetrics
 from xeem.controllers.start_clock import StartClock
@@ -240,17 +240,8 @@ class WorkflowReconciler:
     async def _write_status(
         self, obj: Obj, previous: WorkflowStatus | None, status: WorkflowStatus
     ) -> None:
-        body = status.model_dump(mode="json", by_alias=True, exclude_none=True)
-        if obj.get("status") == body:
+        if not await write_status(self._client, WORKFLOW, obj, status, previous, self._written):
             return
-        cleared = {field: None for field in obj.get("status") or {} if field not in body}
-        await self._client.patch_status(
-            WORKFLOW,
-            obj["metadata"]["name"],
-            {"status": {**cleared, **body}},
-            namespace=obj["metadata"]["namespace"],
-        )
-        self._written.wrote(obj, body)
         for transition in transitions(previous, status):
             self._recorder.event(obj, transition.type, transition.reason, transition.message)
 

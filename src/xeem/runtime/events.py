@@ -212,6 +212,10 @@ class EventCorrelator:
         return None
 
 
+_Queued = tuple[Obj, str, str, str]
+"""An event waiting in a lane: (object, type, reason, message)."""
+
+
 class EventRecorder:
     """Queues events and writes them (aggregated) from ``run()``."""
 
@@ -233,9 +237,7 @@ class EventRecorder:
             component, host if host is not None else socket.gethostname(), clock=clock
         )
         per_lane = max(max_queued // lanes, 1)
-        self._lanes: list[asyncio.Queue[tuple[Obj, str, str, str]]] = [
-            asyncio.Queue(per_lane) for _ in range(lanes)
-        ]
+        self._lanes: list[asyncio.Queue[_Queued]] = [asyncio.Queue(per_lane) for _ in range(lanes)]
         self._on_outcome = on_outcome
         self.dropped = 0
         self.written = 0
@@ -245,7 +247,7 @@ class EventRecorder:
         try:
             self._lanes[self.lane(obj)].put_nowait((obj, type_, reason, message))
         except asyncio.QueueFull:
-            self._dropped()
+            self._tell("dropped")
 
     def lane(self, obj: Obj) -> int:
         """The lane of every event about ``obj`` (stable across processes)."""
@@ -261,7 +263,7 @@ class EventRecorder:
             for queue in self._lanes:
                 lanes.create_task(self._drain(queue))
 
-    async def _drain(self, queue: asyncio.Queue[tuple[Obj, str, str, str]]) -> None:
+    async def _drain(self, queue: asyncio.Queue[_Queued]) -> None:
         while True:
             obj, type_, reason, message = await queue.get()
             try:
@@ -274,15 +276,19 @@ class EventRecorder:
         for queue in self._lanes:
             await queue.join()
 
-    def _dropped(self) -> None:
-        self.dropped += 1
+    def _tell(self, outcome: str) -> None:
+        """Count an event ``written`` or ``dropped`` and report it to ``on_outcome``."""
+        if outcome == "written":
+            self.written += 1
+        else:
+            self.dropped += 1
         if self._on_outcome is not None:
-            self._on_outcome("dropped")
+            self._on_outcome(outcome)
 
     async def _write(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         write = self.correlator.correlate(obj, type_, reason, message)
         if write is None:
-            self._dropped()
+            self._tell("dropped")
             return
         event = write.event
         m = event["metadata"]
@@ -304,14 +310,12 @@ class EventRecorder:
                         continue
                 else:
                     await self.client.create(EVENT, event, namespace=m["namespace"])
-                self.written += 1
-                if self._on_outcome is not None:
-                    self._on_outcome("written")
+                self._tell("written")
                 return
             except ApiError as e:
                 if attempt == 2 or e.status in (400, 403, 422):
                     log.warning("dropping event", reason=reason, error=str(e), **_describe(obj))
-                    self._dropped()
+                    self._tell("dropped")
                     return
                 await asyncio.sleep(0.1 * (attempt + 1))
 
